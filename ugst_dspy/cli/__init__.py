@@ -1,0 +1,1 @@
+"""The ``ugst`` command line."""

@@ -1,0 +1,23 @@
+"""Reading and writing the package's files: goals, decompositions, conversations, τ-bench trajectories."""
+
+from ugst_dspy.files.conversations import ConversationWriter, iter_conversations, read_conversations
+from ugst_dspy.files.decompositions import Decomposition, DecompositionWriter, read_decompositions
+from ugst_dspy.files.goals import Goal, read_goals
+from ugst_dspy.files.jsonl import JsonlAppender, RecordError, read_jsonl
+from ugst_dspy.files.tau_trajectories import read_trajectories, trajectory_to_conversation
+
+__all__ = [
+    "ConversationWriter",
+    "Decomposition",
+    "DecompositionWriter",
+    "Goal",
+    "JsonlAppender",
+    "RecordError",
+    "iter_conversations",
+    "read_conversations",
+    "read_decompositions",
+    "read_goals",
+    "read_jsonl",
+    "read_trajectories",
+    "trajectory_to_conversation",
+]

@@ -1,0 +1,78 @@
+"""The per-category success table (the paper's Tables 2 and 3) as text, Markdown, CSV or JSON.
+
+Each rate is shown as a percentage with the counts behind it: ``73.2 (41/56)``; ``n/a`` where a category
+has no sub-component.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ugst_dspy.metrics.success import Rate, SuccessRow
+from ugst_dspy.state import CATEGORIES
+
+FORMATS = ("text", "markdown", "csv", "json")
+HEADER = ["Group", "N", *(c.label for c in CATEGORIES), "Avg"]
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}"
+
+
+def rate_cell(rate: Rate) -> str:
+    return "n/a" if rate.rate is None else f"{percent(rate.rate)} ({rate.successes}/{rate.total})"
+
+
+def _cells(row: SuccessRow) -> list[str]:
+    n = str(row.conversations) + (f" (+{row.untracked} untracked)" if row.untracked else "")
+    return [row.group, n, *(rate_cell(row.categories[c]) for c in CATEGORIES), percent(row.average)]
+
+
+def _text(rows: Sequence[SuccessRow]) -> str:
+    grid = [HEADER, *(_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in grid) for i in range(len(HEADER))]
+    out = []
+    for k, line in enumerate(grid):
+        out.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+        if k == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _markdown(rows: Sequence[SuccessRow]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---"] + ["---:"] * (len(HEADER) - 1)) + "|"]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _csv(rows: Sequence[SuccessRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    head: list[str] = ["group", "conversations", "untracked"]
+    for c in CATEGORIES:
+        head += [f"{c.value}_rate", f"{c.value}_successes", f"{c.value}_total"]
+    writer.writerow([*head, "avg"])
+    for row in rows:
+        line: list[Any] = [row.group, row.conversations, row.untracked]
+        for c in CATEGORIES:
+            rate = row.categories[c]
+            line += ["" if rate.rate is None else f"{rate.rate:.6f}", rate.successes, rate.total]
+        writer.writerow([*line, "" if row.average is None else f"{row.average:.6f}"])
+    return buffer.getvalue().rstrip("\n")
+
+
+def format_success_table(rows: Sequence[SuccessRow], fmt: str = "text", extra: dict[str, Any] | None = None) -> str:
+    """Render rows in one of :data:`FORMATS`; ``extra`` is merged into the JSON output only."""
+    if fmt == "text":
+        return _text(rows)
+    if fmt == "markdown":
+        return _markdown(rows)
+    if fmt == "csv":
+        return _csv(rows)
+    if fmt == "json":
+        return json.dumps({"rows": [row.to_json() for row in rows], **(extra or {})}, indent=2)
+    raise ValueError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
