@@ -152,7 +152,7 @@ class RuleSet:
 
 
 _ALIGNMENT = {A: frozenset({A, M}), M: frozenset({M})}
-_PREFERENCE = {M: frozenset({M, A}), A: frozenset({A})}
+_PREFERENCE = {A: frozenset({A}), M: frozenset({M, A})}
 _PROGRESS = {I: frozenset({I, T, C}), T: frozenset({T, C}), C: frozenset({C})}
 
 DEFAULT_RULES = RuleSet(

@@ -70,8 +70,8 @@ class TaskObjective(SubComponent):
 
 
 _ADDRESS = re.compile(
-    r"^(?P<top>user_profile|user_policy|task_objectives)\[(?P<i>\d+)\]"
-    r"(?:\.(?P<sub>requirements|preferences)\[(?P<j>\d+)\])?$"
+    r"^(?:(?P<top>user_profile|user_policy)\[(?P<i>\d+)\]"
+    r"|(?P<tasks>task_objectives)\[(?P<k>\d+)\](?:\.(?P<sub>requirements|preferences)\[(?P<j>\d+)\])?)$"
 )
 
 
@@ -90,7 +90,9 @@ class Address:
         if match is None:
             raise ValueError(f"not a sub-component address: {text!r}")
         j = match.group("j")
-        return cls(match.group("top"), int(match.group("i")), match.group("sub"), None if j is None else int(j))
+        if match.group("top"):
+            return cls(match.group("top"), int(match.group("i")))
+        return cls("task_objectives", int(match.group("k")), match.group("sub"), None if j is None else int(j))
 
     @property
     def category(self) -> Category:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from ugst_dspy.cli import convert, evaluate, schema
@@ -27,14 +26,18 @@ app.command("evaluate")(evaluate.evaluate)
 app.command("convert")(convert.convert)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the package version and exit.", is_eager=True),
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Print the package version and exit."),
 ) -> None:
     if version:
         from ugst_dspy import __version__
 
         typer.echo(__version__)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
         raise typer.Exit()
 
 
@@ -43,12 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="ugst", standalone_mode=False)
-    except click.exceptions.Exit as stop:
+    except typer.Exit as stop:
         return stop.exit_code
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("ugst: interrupted", file=sys.stderr)
         return 130
     except (UgstError, OSError) as err:
@@ -56,11 +56,22 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ugst: error: {one_line(err)}", file=sys.stderr)
         return 2
+    except Exception as err:
+        # click's usage errors (typer vendors its own click, so match on the interface, not the class)
+        if not (hasattr(err, "format_message") and hasattr(err, "exit_code")):
+            raise
+        context = getattr(err, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        print(f"ugst: error: {one_line(err.format_message())}{hint}", file=sys.stderr)
+        return int(err.exit_code)
     return result if isinstance(result, int) else 0
 
 
-def one_line(err: BaseException) -> str:
-    text = str(err) if not isinstance(err, OSError) or not err.filename else f"{err.filename}: {err.strerror}"
+def one_line(err: BaseException | str) -> str:
+    if isinstance(err, OSError) and err.filename:
+        text = f"{err.filename}: {err.strerror}"
+    else:
+        text = str(err)
     return " ".join(text.split())
 
 
