@@ -1,0 +1,119 @@
+"""The user simulators, each a DSPy module that answers with a reply and a structured stop flag.
+
+- :class:`PromptSimulator` (paper Eq. 1): the goal and the conversation only.
+- :class:`GoalReminderSimulator` (the paper's Table 7 baseline): the goal restated before every reply.
+- :class:`StateSteeredSimulator` (Eq. 2): the latest goal state S_{i-1}, with progress, before every reply.
+- :class:`ReasoningSimulator`: reasoning in three parts (progress, remaining, alignment), then the reply; with
+  ``use_state=True`` it is the SFT teacher that reasons with the goal state in view.
+
+A reply that carries the raw-chat stop convention (``Terminate.``) stops the conversation too; the marker
+is removed and the rest of the message kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import dspy
+
+from ugst_dspy.conversation import Turn
+from ugst_dspy.errors import UgstError
+from ugst_dspy.render import render_state
+from ugst_dspy.signatures.simulate import (
+    GoalReminderSignature,
+    PromptSimulatorSignature,
+    ReasoningSignature,
+    StateSteeredSignature,
+    SteeredReasoningSignature,
+)
+from ugst_dspy.state import GoalState
+from ugst_dspy.stop import split_stop
+from ugst_dspy.transcript import turn_budget, user_view
+
+REASONING_FIELDS = ("progress", "remaining", "alignment")
+
+
+class UserSimulator(dspy.Module):
+    """Common behaviour: build the inputs, call the one predictor ``respond``, read reply and stop."""
+
+    name: ClassVar[str] = ""
+    uses_state: ClassVar[bool] = False
+    signature: ClassVar[type[dspy.Signature]] = PromptSimulatorSignature
+
+    def __init__(self, max_turns: int = 10) -> None:
+        super().__init__()
+        self.max_turns = max_turns
+        self.respond = dspy.Predict(self.signature)
+
+    def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
+        return {}
+
+    def forward(
+        self,
+        goal: str,
+        turns: Sequence[Turn] = (),
+        state: GoalState | None = None,
+        max_turns: int | None = None,
+    ) -> dspy.Prediction:
+        """The next user message after ``turns``; ``state`` is S_{i-1} (needed by state-steered simulators)."""
+        if self.uses_state and state is None:
+            raise UgstError(f"the {self.name} simulator needs the current goal state")
+        inputs: dict[str, Any] = {
+            "goal": goal,
+            "conversation": user_view(turns),
+            **self.extra_inputs(goal, state),
+            "turn_budget": turn_budget(len(turns) + 1, max_turns or self.max_turns),
+        }
+        prediction = self.respond(**inputs)
+        reply, marked = split_stop(str(prediction.reply or ""))
+        reasoning = {key: prediction[key] for key in REASONING_FIELDS if key in prediction}
+        return dspy.Prediction(reply=reply, stop=bool(prediction.stop) or marked, reasoning=reasoning)
+
+
+class PromptSimulator(UserSimulator):
+    name = "prompt"
+
+
+class GoalReminderSimulator(UserSimulator):
+    name = "goal-reminder"
+    signature = GoalReminderSignature
+
+    def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
+        return {"goal_reminder": goal}
+
+
+class StateSteeredSimulator(UserSimulator):
+    name = "state-steered"
+    uses_state = True
+    signature = StateSteeredSignature
+
+    def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
+        assert state is not None
+        return {"goal_state": render_state(state)}
+
+
+class ReasoningSimulator(UserSimulator):
+    name = "reasoning"
+    signature = ReasoningSignature
+
+    def __init__(self, max_turns: int = 10, use_state: bool = False) -> None:
+        self.uses_state = use_state  # type: ignore[misc]
+        self.signature = SteeredReasoningSignature if use_state else ReasoningSignature  # type: ignore[misc]
+        super().__init__(max_turns)
+
+    def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
+        return {"goal_state": render_state(state)} if self.uses_state and state is not None else {}
+
+
+SIMULATORS: dict[str, type[UserSimulator]] = {
+    cls.name: cls for cls in (PromptSimulator, GoalReminderSimulator, StateSteeredSimulator, ReasoningSimulator)
+}
+
+
+def make_simulator(name: str, max_turns: int = 10) -> UserSimulator:
+    """A simulator by its command-line name: prompt, goal-reminder, state-steered or reasoning."""
+    try:
+        return SIMULATORS[name](max_turns=max_turns)
+    except KeyError:
+        raise UgstError(f"unknown simulator {name!r} (use one of {', '.join(SIMULATORS)})") from None
