@@ -1,0 +1,78 @@
+"""Programs: the paper's configurations saved and loaded with DSPy's save/load; the UGST evaluator."""
+
+from __future__ import annotations
+
+import json
+
+import dspy
+import pytest
+
+from ugst_dspy import Conversation, Turn, validate
+from ugst_dspy.engines.scripted import scripted_lm
+from ugst_dspy.errors import UgstError
+from ugst_dspy.modules import ReasoningSimulator, StateSteeredSimulator
+from ugst_dspy.programs import UGSTEvaluator, build_program, load_program, save_program, shipped_program
+from ugst_dspy.programs.__main__ import DEFAULTS
+
+from test_modules import GOAL, TURNS, batched_judge
+
+
+@pytest.mark.parametrize("name", list(DEFAULTS))
+def test_shipped_states_match_the_code(name):
+    kind, program_name, options = DEFAULTS[name]
+    shipped = json.loads(shipped_program(name).read_text())
+    fresh = build_program(kind, program_name, options).dump_state()
+    assert {k: v for k, v in shipped.items() if k not in ("metadata", "ugst")} == json.loads(json.dumps(fresh)), (
+        "run `python -m ugst_dspy.programs` to refresh programs/states"
+    )
+    assert isinstance(load_program(shipped_program(name)), dspy.Module)
+
+
+def test_compiled_state_survives_save_and_load(tmp_path):
+    program = StateSteeredSimulator(max_turns=6)
+    program.respond.signature = program.respond.signature.with_instructions("Be brief.")
+    program.respond.demos = [dspy.Example(goal="g", conversation="c", goal_state="s", turn_budget="b", reply="hi", stop=False)]
+    path = save_program(program, tmp_path / "compiled.json")
+    loaded = load_program(path)
+    assert isinstance(loaded, StateSteeredSimulator) and loaded.max_turns == 6
+    assert loaded.respond.signature.instructions == "Be brief."
+    assert loaded.respond.demos[0]["reply"] == "hi"
+    teacher = load_program(save_program(ReasoningSimulator(use_state=True), tmp_path / "t.json"))
+    assert teacher.uses_state and "goal_state" in teacher.respond.signature.input_fields
+
+
+def test_bad_program_files(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text("{}")
+    with pytest.raises(UgstError, match="field 'ugst': missing"):
+        load_program(path)
+    path.write_text('{"ugst": {"kind": "simulator", "name": "oracle"}}')
+    with pytest.raises(UgstError, match="unknown simulator 'oracle'"):
+        load_program(path)
+    with pytest.raises(UgstError, match="No such file"):
+        load_program(tmp_path / "missing.json")
+    with pytest.raises(UgstError, match="no shipped program"):
+        shipped_program("nope")
+
+
+def test_evaluator_decomposes_and_tracks_a_conversation():
+    decomposition = {
+        "user_profile": ["You are Yusuf Rossi in 19122."],
+        "user_policy": [],
+        "task_objectives": [
+            {"text": "Exchange the keyboard.", "requirements": ["Clicky switches."], "preferences": ["RGB backlight."]},
+            {"text": "Exchange the thermostat.", "requirements": ["Works with Google Home."], "preferences": []},
+        ],
+    }
+
+    def respond(call):
+        return decomposition if call.field("open_sub_components") is None else batched_judge(call)
+
+    conversation = Conversation(goal_id="g", instruction=GOAL, turns=list(TURNS), ended_by="max_turns")
+    with dspy.context(lm=scripted_lm(respond), adapter=dspy.JSONAdapter()):
+        tracked = UGSTEvaluator().track_conversation(conversation)
+    assert tracked.initial_state is not None and len(tracked.initial_state) == 6
+    assert [len([x for x in t.state.items() if x.status.value == "COMPLETE"]) for t in tracked.turns] == [2, 2, 4]
+    assert tracked.turns[2].illegal_updates[0]["why"].startswith("verdict")
+    validate("conversation", tracked.to_json())
+    assert conversation.turns[0].state is None  # the input record is not changed
