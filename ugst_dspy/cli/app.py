@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from ugst_dspy.cli import convert, evaluate, schema
+from ugst_dspy.cli import convert, decompose, evaluate, schema, track
 from ugst_dspy.errors import UgstError
 
 app = typer.Typer(
@@ -24,6 +24,8 @@ app = typer.Typer(
 app.command("schema")(schema.schema)
 app.command("evaluate")(evaluate.evaluate)
 app.command("convert")(convert.convert)
+app.command("decompose")(decompose.decompose)
+app.command("track")(track.track)
 
 
 @app.callback(invoke_without_command=True)

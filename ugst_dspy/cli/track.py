@@ -1,0 +1,70 @@
+"""``ugst track``: run UGST over existing conversations (our format, or τ-bench trajectory files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ugst_dspy.cli.options import AllModels, ConfigFile, DecomposerModel, Limit, Mode, Seed, TrackerModel, Workers, resolve_config
+from ugst_dspy.cli.progress import ProgressReporter
+from ugst_dspy.conversation import Conversation
+from ugst_dspy.errors import UgstError
+from ugst_dspy.files.conversations import ConversationWriter, read_conversations
+from ugst_dspy.files.tau_trajectories import read_trajectories
+
+
+def is_trajectory_file(path: Path) -> bool:
+    """A JSON list, or JSON Lines whose first record has a ``traj``: τ-bench's trajectory format."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(1 << 16).lstrip()
+    except OSError as err:
+        raise UgstError(f"{path}: {err.strerror}") from None
+    if head.startswith("["):
+        return True
+    first = head.split("\n", 1)[0]
+    try:
+        return isinstance(json.loads(first), dict) and "traj" in json.loads(first)
+    except json.JSONDecodeError:
+        return False
+
+
+def load_any(path: Path, goal_prefix: str = "") -> list[Conversation]:
+    return read_trajectories(path, goal_prefix) if is_trajectory_file(path) else read_conversations(path)
+
+
+def track(
+    conversations: Annotated[Path, typer.Argument(help="Conversations (JSON Lines) or a τ-bench trajectory file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Tracked conversations (JSON Lines, appended).")],
+    mode: Mode = None,
+    retrack: Annotated[bool, typer.Option(help="Decompose again even where a record has an initial state.")] = False,
+    goal_prefix: Annotated[str, typer.Option(help="For trajectory files: prefix that turns task_id into a goal id.")] = "",
+    limit: Limit = None,
+    workers: Workers = 1,
+    config: ConfigFile = None,
+    model: AllModels = None,
+    decomposer_model: DecomposerModel = None,
+    tracker_model: TrackerModel = None,
+    seed: Seed = None,
+) -> None:
+    """Track the goal state of existing conversations: S_0 by decomposition (unless present), then S_i after
+    every turn. Resumable: conversations already in OUT are skipped."""
+    from ugst_dspy.runner.batch import run_batch
+    from ugst_dspy.runner.tracking import ConversationTracker
+
+    settings = resolve_config(
+        config, {"all": model, "decomposer": decomposer_model, "tracker": tracker_model}, seed=seed, tracker_mode=mode
+    )
+    items = load_any(conversations, goal_prefix)[:limit]
+    tracker = ConversationTracker(settings, retrack=retrack)
+    tracker.pool.check()
+    with ConversationWriter(out) as writer:
+        report = run_batch(items, lambda c: c.key, tracker, writer, workers=workers,
+                           progress=ProgressReporter("tracking"))
+    typer.echo(f"{out}: {report.written} tracked, {report.skipped} skipped, {len(report.failed)} failed "
+               f"in {report.seconds:.1f} s", err=True)
+    if report.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,159 @@
+"""Model specs: one string per role names the model behind it, and a pool turns specs into DSPy LMs.
+
+| spec | model |
+| --- | --- |
+| ``embedded`` (or empty) | the embedded SmolLM2-135M-Instruct, converted once into the cache |
+| ``PATH`` or ``local:PATH`` | a Hugging Face checkpoint folder, run with transformers (+ Outlines for JSON) |
+| ``FILE.gguf`` or ``gguf:FILE`` | a GGUF file, converted once into a checkpoint folder in the cache |
+| ``vllm:MODEL@URL`` | a model served by a vLLM server (``URL`` like ``http://127.0.0.1:8000/v1``) |
+| ``provider/model`` | any model DSPy reaches on its own (``openai/gpt-4o-mini``, ``anthropic/...``) |
+
+Roles that name the same local model share one loaded copy. Every role gets its own ``dspy.LM`` object, so
+sampling settings stay per role.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ugst_dspy.config import EMBEDDED, ROLES, UGSTConfig
+from ugst_dspy.errors import UgstError
+
+SpecKind = Literal["embedded", "local", "gguf", "vllm", "api"]
+_API = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*/\S+$")
+_VLLM = re.compile(r"^(?P<model>[^@\s]+)@(?P<url>https?://\S+)$")
+USAGE = "use embedded, a model folder, a .gguf file, vllm:MODEL@URL or provider/model"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec (see the module docstring)."""
+
+    kind: SpecKind
+    target: str = ""
+    base_url: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> ModelSpec:
+        """Parse a spec; a malformed one, or a path that does not exist, raises a one-line UgstError."""
+        raw = (text or "").strip()
+        if raw in ("", EMBEDDED, "default"):
+            return cls("embedded")
+        if raw.startswith("vllm:"):
+            match = _VLLM.match(raw[len("vllm:") :])
+            if match is None:
+                raise UgstError(f"bad model spec {raw!r}: a vLLM model is vllm:MODEL@http://HOST:PORT/v1")
+            return cls("vllm", match.group("model"), match.group("url"))
+        for prefix, kind in (("local:", "local"), ("gguf:", "gguf")):
+            if raw.startswith(prefix):
+                return cls._path(kind, raw[len(prefix) :], raw)  # type: ignore[arg-type]
+        if raw.endswith(".gguf"):
+            return cls._path("gguf", raw, raw)
+        if raw.startswith(("/", "./", "../", "~")) or Path(raw).exists():
+            return cls._path("local", raw, raw)
+        if _API.match(raw):
+            return cls("api", raw)
+        raise UgstError(f"bad model spec {raw!r}: {USAGE}")
+
+    @classmethod
+    def _path(cls, kind: SpecKind, path: str, raw: str) -> ModelSpec:
+        where = Path(path).expanduser()
+        if kind == "gguf":
+            if not where.is_file():
+                raise UgstError(f"bad model spec {raw!r}: no GGUF file at {where}")
+        elif not (where / "config.json").is_file():
+            problem = "does not exist" if not where.exists() else "is not a model folder (no config.json)"
+            raise UgstError(f"bad model spec {raw!r}: {where} {problem}")
+        return cls(kind, str(where.resolve()))
+
+    def __str__(self) -> str:
+        if self.kind == "embedded":
+            return EMBEDDED
+        if self.kind == "vllm":
+            return f"vllm:{self.target}@{self.base_url}"
+        return self.target
+
+
+class ModelPool:
+    """Builds the ``dspy.LM`` of each role from a :class:`UGSTConfig`, loading shared local models once.
+
+    Nothing is loaded or contacted in the constructor; :meth:`lm` parses the spec (bad specs fail there
+    with one line) and builds the LM, whose model loads on its first call.
+    """
+
+    def __init__(self, config: UGSTConfig | None = None) -> None:
+        self.config = config or UGSTConfig()
+        self._engines: dict[str, Any] = {}
+        self._lms: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def spec(self, role: str) -> ModelSpec:
+        return ModelSpec.parse(self.config.role(role).model)
+
+    def check(self) -> None:
+        """Parse every role's spec now, so a bad one fails before any work starts."""
+        for role in ROLES:
+            self.spec(role)
+
+    def lm(self, role: str) -> Any:
+        """The LM of ``role`` (built once per pool)."""
+        with self._lock:
+            if role not in self._lms:
+                self._lms[role] = self._build(role)
+            return self._lms[role]
+
+    def engines(self) -> dict[str, Any]:
+        """The local engines built so far, by checkpoint."""
+        return dict(self._engines)
+
+    def _sampling(self, role: str) -> dict[str, Any]:
+        settings = self.config.role(role)
+        kwargs: dict[str, Any] = {"temperature": settings.temperature, "max_tokens": settings.max_tokens}
+        if settings.top_p is not None:
+            kwargs["top_p"] = settings.top_p
+        return kwargs
+
+    def _build(self, role: str) -> Any:
+        import dspy
+
+        spec = self.spec(role)
+        sampling = self._sampling(role)
+        if spec.kind == "vllm":
+            from ugst_dspy.serving.provider import vllm_lm
+
+            assert spec.base_url is not None
+            return vllm_lm(spec.base_url, spec.target, cache=self.config.cache, num_retries=self.config.num_retries,
+                           seed=self.config.seed, **sampling)
+        if spec.kind == "api":
+            return dspy.LM(spec.target, cache=self.config.cache, num_retries=self.config.num_retries,
+                           seed=self.config.seed, **sampling)
+        engine = self._local_engine(spec)
+        # One LM object per role over the shared engine; the role in the name keeps DSPy's cache keys apart.
+        return dspy.LM(f"local/{engine.name}.{role}", engine=engine, cache=self.config.cache, num_retries=0,
+                       seed=self.config.seed, **sampling)
+
+    def _local_engine(self, spec: ModelSpec) -> Any:
+        from ugst_dspy.engines.embedded import embedded_model_dir, prepare_gguf_model
+        from ugst_dspy.engines.local import TransformersEngine
+
+        if spec.kind == "embedded":
+            folder = embedded_model_dir()
+        elif spec.kind == "gguf":
+            folder = prepare_gguf_model(Path(spec.target))
+        else:
+            folder = Path(spec.target)
+        key = str(folder)
+        if key not in self._engines:
+            self._engines[key] = TransformersEngine(folder, seed=self.config.seed)
+        return self._engines[key]
+
+
+def configure_adapter(config: UGSTConfig) -> Any:
+    """The DSPy adapter our modules use under ``config`` (JSONAdapter by default)."""
+    import dspy
+
+    return dspy.JSONAdapter() if config.adapter == "json" else dspy.ChatAdapter()
