@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from ugst_dspy.cli import convert, decompose, evaluate, schema, track
+from ugst_dspy.cli import convert, decompose, evaluate, goals, schema, simulate, track
 from ugst_dspy.errors import UgstError
 
 app = typer.Typer(
@@ -21,11 +21,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("schema")(schema.schema)
+app.command("simulate")(simulate.simulate)
+app.command("track")(track.track)
+app.command("decompose")(decompose.decompose)
 app.command("evaluate")(evaluate.evaluate)
 app.command("convert")(convert.convert)
-app.command("decompose")(decompose.decompose)
-app.command("track")(track.track)
+app.command("schema")(schema.schema)
+app.add_typer(goals.goals_app, name="goals")
+
 
 
 @app.callback(invoke_without_command=True)
