@@ -12,8 +12,8 @@ Pitfalls of outlines-core 0.2 that this module works around:
 - ``minLength > maxLength`` (and ``minItems > maxItems``) raises or builds an empty language: a bound never
   goes below the schema's own minimum.
 - ``minimum``/``maximum`` do not bound an integer's digits; outlines-core's own ``maxDigits`` keyword does
-  (for numbers: ``maxDigitsInteger``/``maxDigitsFraction``). These keywords are unknown to JSON Schema
-  validators, which ignore them.
+  (JSON Schema validators ignore it). Numbers are left alone: outlines-core's ``maxDigitsInteger`` also
+  forbids one-digit integer parts, and the exponent stays unbounded anyway.
 - ``maxProperties`` is ignored: an open mapping (``additionalProperties`` with a schema) stays unbounded.
 
 The bounded schema is only *stricter* than the original: whatever validates against it validates against
@@ -27,8 +27,19 @@ import math
 from typing import Any
 
 # Keywords whose value is one sub-schema, a list of sub-schemas, or a mapping of name -> sub-schema.
-_ONE = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
-        "unevaluatedItems", "unevaluatedProperties", "additionalItems")
+_ONE = (
+    "items",
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "additionalItems",
+)
 _LIST = ("anyOf", "oneOf", "allOf", "prefixItems", "items")
 _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 
@@ -44,8 +55,8 @@ def bound_schema(
     Walks ``properties``, ``items``, ``prefixItems``, ``anyOf``/``oneOf``/``allOf``, ``$defs``,
     ``additionalProperties`` and the other sub-schema keywords, so pydantic schemas (``$defs`` + ``$ref``,
     as DSPy's JSONAdapter sends them) are bounded where their definitions live. Existing bounds are kept.
-    With ``max_digits``, integers and numbers get outlines-core's digit bounds as well (see the module
-    docstring). The input is not modified.
+    With ``max_digits``, integers get outlines-core's ``maxDigits`` as well (never fewer digits than their
+    ``minimum``/``maximum`` need). The input is not modified.
     """
     if max_string < 1 or max_items < 1:
         raise ValueError("max_string and max_items must be at least 1")
@@ -74,21 +85,16 @@ def _digits(value: Any) -> int:
 def _bound(node: Any, max_string: int, max_items: int, max_digits: int | None) -> None:
     if not isinstance(node, dict):
         return
-    types = _types(node)
-    fixed = "enum" in node or "const" in node
-    if "string" in types and not fixed and "maxLength" not in node:
-        if "pattern" not in node and "format" not in node:
-            node["maxLength"] = max(max_string, int(node.get("minLength", 0)))
-    if ("array" in types or (not types and ("items" in node or "prefixItems" in node))) and not fixed:
-        if "maxItems" not in node and not _closed_tuple(node):
-            node["maxItems"] = max(max_items, int(node.get("minItems", 0)))
-    if max_digits is not None and not fixed:
-        wanted = max(max_digits, _digits(node.get("minimum")), _digits(node.get("maximum")))
-        if "integer" in types and "maxDigits" not in node:
-            node["maxDigits"] = wanted
-        elif "number" in types and "maxDigitsInteger" not in node:
-            node["maxDigitsInteger"] = wanted
-            node.setdefault("maxDigitsFraction", max_digits)
+    fixed = "enum" in node or "const" in node  # a fixed value needs no bound
+    types = set() if fixed else _types(node)
+    free_text = "pattern" not in node and "format" not in node  # with maxLength, outlines-core drops them
+    if "string" in types and free_text and "maxLength" not in node:
+        node["maxLength"] = max(max_string, int(node.get("minLength", 0)))
+    listed = "array" in types or (not fixed and not types and ("items" in node or "prefixItems" in node))
+    if listed and "maxItems" not in node and not _closed_tuple(node):
+        node["maxItems"] = max(max_items, int(node.get("minItems", 0)))
+    if max_digits is not None and "integer" in types and "number" not in types and "maxDigits" not in node:
+        node["maxDigits"] = max(max_digits, _digits(node.get("minimum")), _digits(node.get("maximum")))
     for key in _ONE:
         if isinstance(node.get(key), dict):
             _bound(node[key], max_string, max_items, max_digits)
