@@ -15,6 +15,33 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = Path(os.environ.get("UGST_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised tiny Llama with SmolLM2's tokenizer, saved once for the whole session."""
+    for module in ("torch", "transformers", "outlines"):
+        pytest.importorskip(module, reason="the [local] extra is not installed")
+    from ugst_dspy.engines import embedded_gguf_path, make_tiny_model
+    from ugst_dspy.errors import UgstError
+
+    try:
+        embedded_gguf_path()
+    except UgstError as err:
+        pytest.skip(str(err))
+    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "model", seed=0)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run torch on one thread meanwhile: a 3 M-parameter model gains nothing from two, and two OpenMP
+    threads on a busy 2-core machine make each call several times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

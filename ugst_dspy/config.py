@@ -31,6 +31,16 @@ from typing import Any
 from ugst_dspy.errors import UgstError
 
 ROLES: tuple[str, ...] = ("decomposer", "tracker", "simulator", "agent", "rater")
+OFFLINE_DEFAULTS = {
+    "HF_HUB_OFFLINE": "1",  # never reach for the Hugging Face hub; every model is local
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # DSPy/LiteLLM would otherwise fetch a price table (5 s timeout)
+}
+
+
+def apply_offline_defaults() -> None:
+    """Set the environment defaults that keep model libraries off the network (explicit settings win)."""
+    for key, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(key, value)
 EMBEDDED = "embedded"
 
 

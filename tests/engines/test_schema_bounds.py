@@ -176,7 +176,7 @@ def _grow(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[dict
 @settings(max_examples=150, deadline=None)
 @given(st.recursive(_leaf, _grow, max_leaves=12), st.integers(1, 50), st.integers(1, 6))
 def test_every_string_and_array_is_bounded(schema: dict[str, Any], max_string: int, max_items: int) -> None:
-    out = bound_schema(schema, max_string, max_items)
+    out = bound_schema(schema, max_string, max_items, string_budget=None)
     Draft202012Validator.check_schema(out)
     for node in _walk(out):
         kinds = _kinds(node)
@@ -184,3 +184,24 @@ def test_every_string_and_array_is_bounded(schema: dict[str, Any], max_string: i
             assert node["maxLength"] == max_string
         if "array" in kinds:
             assert node["maxItems"] == max_items
+
+
+def test_strings_share_a_budget_of_character_states() -> None:
+    from ugst_dspy.engines.schema_bounds import bound_schema
+
+    verdicts = {
+        "type": "object",
+        "properties": {"verdicts": {"type": "array", "items": {"$ref": "#/$defs/V"}}},
+        "$defs": {"V": {"type": "object", "properties": {"id": {"type": "string", "pattern": "^[0-9]+$"},
+                                                          "reason": {"type": "string"}}}},
+    }
+    # 8 items x 1 free string = 8 slots; 8 x 300 > 1200, so each gets 1200 // 8 = 150 characters
+    bounded = bound_schema(verdicts, 300, 8, string_budget=1200)
+    assert bounded["$defs"]["V"]["properties"]["reason"]["maxLength"] == 150
+    assert "maxLength" not in bounded["$defs"]["V"]["properties"]["id"]  # patterned strings are left alone
+    nested = {"type": "array", "items": {"type": "object", "properties": {
+        "text": {"type": "string"}, "subs": {"type": "array", "items": {"type": "string"}}}}}
+    # 8 x (1 + 8) = 72 slots: 1200 // 72 = 16 < 32, so the strings stay unbounded loops
+    loose = bound_schema(nested, 300, 8, string_budget=1200)
+    assert "maxLength" not in loose["items"]["properties"]["text"] and loose["maxItems"] == 8
+    assert bound_schema(nested, 300, 8, string_budget=None)["items"]["properties"]["text"]["maxLength"] == 300

@@ -11,7 +11,8 @@ import sys
 
 import typer
 
-from ugst_dspy.cli import convert, decompose, evaluate, goals, schema, simulate, track
+from ugst_dspy.cli import convert, decompose, evaluate, goals, models, schema, serve, simulate, track
+from ugst_dspy.config import apply_offline_defaults
 from ugst_dspy.errors import UgstError
 
 app = typer.Typer(
@@ -27,6 +28,8 @@ app.command("decompose")(decompose.decompose)
 app.command("evaluate")(evaluate.evaluate)
 app.command("convert")(convert.convert)
 app.command("schema")(schema.schema)
+app.command("serve")(serve.serve)
+app.add_typer(models.models_app, name="models")
 app.add_typer(goals.goals_app, name="goals")
 
 
@@ -48,6 +51,7 @@ def _root(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    apply_offline_defaults()
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="ugst", standalone_mode=False)

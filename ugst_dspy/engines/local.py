@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from dspy.lm15 import Request, Response
 
 # Bounds given to every string / array / integer of a response schema (see schema_bounds).
-DEFAULT_MAX_STRING = 400
-DEFAULT_MAX_ITEMS = 12
+DEFAULT_MAX_STRING = 300
+DEFAULT_MAX_ITEMS = 8
 DEFAULT_MAX_DIGITS = 9
 DEFAULT_MAX_NEW_TOKENS = 512
 WHITESPACE = r"[ ]?"
@@ -108,7 +108,7 @@ class TransformersEngine:
         max_string_length: int = DEFAULT_MAX_STRING,
         max_items: int = DEFAULT_MAX_ITEMS,
         max_digits: int | None = DEFAULT_MAX_DIGITS,
-        cached_schemas: int = 64,
+        cached_schemas: int = 16,
         device: str | None = None,
         compile_mask: bool | None = None,
     ) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ugst_dspy.config import EMBEDDED, ROLES, UGSTConfig
+from ugst_dspy.config import EMBEDDED, ROLES, UGSTConfig, apply_offline_defaults
 from ugst_dspy.errors import UgstError
 
 SpecKind = Literal["embedded", "local", "gguf", "vllm", "api"]
@@ -82,11 +82,14 @@ class ModelPool:
     """Builds the ``dspy.LM`` of each role from a :class:`UGSTConfig`, loading shared local models once.
 
     Nothing is loaded or contacted in the constructor; :meth:`lm` parses the spec (bad specs fail there
-    with one line) and builds the LM, whose model loads on its first call.
+    with one line) and builds the LM, whose model loads on its first call. ``engine_options`` go to every
+    local :class:`~ugst_dspy.engines.local.TransformersEngine` (e.g. ``max_string_length``).
     """
 
-    def __init__(self, config: UGSTConfig | None = None) -> None:
+    def __init__(self, config: UGSTConfig | None = None, engine_options: dict[str, Any] | None = None) -> None:
+        apply_offline_defaults()
         self.config = config or UGSTConfig()
+        self.engine_options = dict(engine_options or {})
         self._engines: dict[str, Any] = {}
         self._lms: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -148,7 +151,7 @@ class ModelPool:
             folder = Path(spec.target)
         key = str(folder)
         if key not in self._engines:
-            self._engines[key] = TransformersEngine(folder, seed=self.config.seed)
+            self._engines[key] = TransformersEngine(folder, seed=self.config.seed, **self.engine_options)
         return self._engines[key]
 
 

@@ -109,7 +109,7 @@ STATUS_SIGNATURES: dict[Category, type[dspy.Signature]] = {
 class Verdict(BaseModel):
     """The judge's verdict on one open sub-component in a batched update."""
 
-    id: str = Field(description="The id of the sub-component, as listed.")
+    id: str = Field(pattern=r"^[0-9]{1,3}$", description="The id of the sub-component, as listed.")
     reason: str = Field(description="One or two sentences.")
     status: AnyStatus
 

@@ -1,0 +1,89 @@
+"""``ugst simulate``: user simulator against an agent for each goal, UGST tracked every turn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ugst_dspy.cli.options import (
+    AgentModel,
+    AllModels,
+    ConfigFile,
+    DecomposerModel,
+    Limit,
+    Mode,
+    Seed,
+    SimulatorModel,
+    TrackerModel,
+    Workers,
+    resolve_config,
+)
+from ugst_dspy.cli.progress import ProgressReporter
+
+ENV_NAMES = ("tau-retail", "tau-airline", "multiwoz")
+
+
+def simulate(
+    env: Annotated[str, typer.Option("--env", "-e", help=f"Environment: {', '.join(ENV_NAMES)}.")] = "tau-retail",
+    goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals file (default: the env's test goals).")] = None,
+    simulator: Annotated[str, typer.Option("--simulator", "-s", help="prompt, goal-reminder, state-steered or reasoning.")] = "state-steered",
+    program: Annotated[Optional[Path], typer.Option("--program", help="A saved (compiled) simulator program (JSON).")] = None,
+    agent: Annotated[str, typer.Option("--agent", help="dspy (tool-calling agent), endpoint:MODEL@URL or human.")] = "dspy",
+    turns: Annotated[Optional[int], typer.Option("--turns", "-t", min=1, help="Most user-agent turns (default 10).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Conversations (JSON Lines, appended; default runs/ENV-SIMULATOR.jsonl).")] = None,
+    track: Annotated[bool, typer.Option(help="Track UGST after every turn (else run `ugst track` later).")] = True,
+    agent_steps: Annotated[int, typer.Option(min=1, help="Most tool calls of the agent per turn.")] = 5,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default ../shared/data or $UGST_DATA_DIR).")] = None,
+    limit: Limit = None,
+    workers: Workers = 1,
+    mode: Mode = None,
+    config: ConfigFile = None,
+    model: AllModels = None,
+    decomposer_model: DecomposerModel = None,
+    tracker_model: TrackerModel = None,
+    simulator_model: SimulatorModel = None,
+    agent_model: AgentModel = None,
+    seed: Seed = None,
+) -> None:
+    """Simulate conversations and print the per-category table. Resumable: goals already in OUT are skipped."""
+    from ugst_dspy.engines.spec import ModelPool
+    from ugst_dspy.envs.registry import default_goals, known_env
+    from ugst_dspy.files.conversations import ConversationWriter, read_conversations
+    from ugst_dspy.files.goals import read_goals
+    from ugst_dspy.metrics.diagnostics import diagnose_all
+    from ugst_dspy.metrics.success import success_table
+    from ugst_dspy.modules.simulators import make_simulator
+    from ugst_dspy.programs.io import load_program
+    from ugst_dspy.report.table import format_success_table
+    from ugst_dspy.runner.batch import run_batch
+    from ugst_dspy.runner.simulate import ConversationRunner, make_agent
+
+    known_env(env)
+    settings = resolve_config(
+        config,
+        {"all": model, "decomposer": decomposer_model, "tracker": tracker_model, "simulator": simulator_model,
+         "agent": agent_model},
+        seed=seed, tracker_mode=mode, max_turns=turns,
+    )
+    pool = ModelPool(settings)
+    pool.check()
+    user = load_program(program) if program else make_simulator(simulator, settings.max_turns)
+    goal_file = goals or default_goals(env, data_dir)
+    items = read_goals(goal_file, limit=limit)
+    out = out or Path("runs") / f"{env}-{getattr(user, 'name', simulator)}.jsonl"
+    runner = ConversationRunner(settings, env, user, make_agent(agent, pool, agent_steps), pool, track=track,
+                                data_dir=data_dir, program=str(program) if program else None)
+    with ConversationWriter(out) as writer:
+        report = run_batch(items, lambda g: g.id, runner, writer, workers=workers,
+                           progress=ProgressReporter(f"simulating {env}"))
+    typer.echo(f"{out}: {report.written} conversations, {report.skipped} skipped, {len(report.failed)} failed "
+               f"in {report.seconds:.1f} s", err=True)
+    wanted = {goal.id for goal in items}
+    done = [c for c in read_conversations(out) if c.goal_id in wanted]
+    typer.echo(format_success_table(success_table(done, "simulator")))
+    counts = diagnose_all(done).counts()
+    typer.echo("Failure diagnostics: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
+    if report.failed:
+        raise typer.Exit(1)
