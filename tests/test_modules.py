@@ -147,16 +147,30 @@ def test_nothing_open_means_no_call(state):
 
 
 def test_decompose_goal_builds_an_initial_state():
-    answer = {
-        "user_profile": ["You are Yusuf Rossi in 19122.", "  "],
-        "user_policy": [],
-        "task_objectives": [{"text": "Exchange the keyboard.", "requirements": ["Clicky switches."], "preferences": ["RGB backlight."]}],
-    }
+    items = [
+        ("requirement", "Be quick."),  # before any objective: kept as an objective of its own
+        ("user_profile", "You are Yusuf Rossi in 19122."),
+        ("user_profile", "  "),
+        ("task_objective", "Exchange the keyboard."),
+        ("requirement", "Clicky switches."),
+        ("preference", "RGB backlight."),
+        ("user_policy", "You are polite."),
+        ("task_objective", "Exchange the thermostat."),
+        ("requirement", "Works with Google Home."),
+    ]
+    answer = {"decomposition": {"sub_components": [{"category": c, "text": t} for c, t in items]}}
     lm = scripted_lm(lambda call: answer)
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
         state = DecomposeGoal()(goal=GOAL).state
-    assert [x.text for x in state.items()] == ["You are Yusuf Rossi in 19122.", "Exchange the keyboard.", "Clicky switches.", "RGB backlight."]
-    assert state == DEFAULT_RULES.initial_state(state)
+    assert state == DEFAULT_RULES.new_state(
+        ["You are Yusuf Rossi in 19122."],
+        ["You are polite."],
+        [{"text": "Be quick."},
+         {"text": "Exchange the keyboard.", "requirements": ["Clicky switches."], "preferences": ["RGB backlight."]},
+         {"text": "Exchange the thermostat.", "requirements": ["Works with Google Home."]}],
+    )
+    schema = lm.engine.calls[0].schema
+    assert schema["$defs"]["Decomposition"]["properties"]["sub_components"]["maxItems"] == 14
     assert GOAL in lm.engine.calls[0].last_user
 
 

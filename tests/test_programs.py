@@ -56,14 +56,10 @@ def test_bad_program_files(tmp_path):
 
 
 def test_evaluator_decomposes_and_tracks_a_conversation():
-    decomposition = {
-        "user_profile": ["You are Yusuf Rossi in 19122."],
-        "user_policy": [],
-        "task_objectives": [
-            {"text": "Exchange the keyboard.", "requirements": ["Clicky switches."], "preferences": ["RGB backlight."]},
-            {"text": "Exchange the thermostat.", "requirements": ["Works with Google Home."], "preferences": []},
-        ],
-    }
+    items = [("user_profile", "You are Yusuf Rossi in 19122."), ("task_objective", "Exchange the keyboard."),
+             ("requirement", "Clicky switches."), ("preference", "RGB backlight."),
+             ("task_objective", "Exchange the thermostat."), ("requirement", "Works with Google Home.")]
+    decomposition = {"decomposition": {"sub_components": [{"category": c, "text": t} for c, t in items]}}
 
     def respond(call):
         return decomposition if call.field("open_sub_components") is None else batched_judge(call)

@@ -55,10 +55,12 @@ class RoleConfig:
 
 
 def _default_roles() -> dict[str, RoleConfig]:
+    # max_tokens covers the longest answer each role's (bounded) output schema allows
     roles = {role: RoleConfig() for role in ROLES}
+    roles["decomposer"].max_tokens = 1024
     roles["simulator"].temperature = 0.7
-    roles["simulator"].max_tokens = 256
     roles["agent"].max_tokens = 384
+    roles["rater"].max_tokens = 256
     return roles
 
 

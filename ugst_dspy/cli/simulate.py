@@ -22,7 +22,7 @@ from ugst_dspy.cli.options import (
 )
 from ugst_dspy.cli.progress import ProgressReporter
 
-ENV_NAMES = ("tau-retail", "tau-airline", "multiwoz")
+ENV_NAMES = ("tau-retail", "tau-airline", "tau-airline-strict", "multiwoz")
 
 
 def simulate(
@@ -49,7 +49,7 @@ def simulate(
 ) -> None:
     """Simulate conversations and print the per-category table. Resumable: goals already in OUT are skipped."""
     from ugst_dspy.engines.spec import ModelPool
-    from ugst_dspy.envs.registry import default_goals, known_env
+    from ugst_dspy.envs.registry import default_goals_path, environment_class
     from ugst_dspy.files.conversations import ConversationWriter, read_conversations
     from ugst_dspy.files.goals import read_goals
     from ugst_dspy.metrics.diagnostics import diagnose_all
@@ -60,7 +60,7 @@ def simulate(
     from ugst_dspy.runner.batch import run_batch
     from ugst_dspy.runner.simulate import ConversationRunner, make_agent
 
-    known_env(env)
+    environment_class(env)  # an unknown name fails here, before any model loads
     settings = resolve_config(
         config,
         {"all": model, "decomposer": decomposer_model, "tracker": tracker_model, "simulator": simulator_model,
@@ -70,7 +70,7 @@ def simulate(
     pool = ModelPool(settings)
     pool.check()
     user = load_program(program) if program else make_simulator(simulator, settings.max_turns)
-    goal_file = goals or default_goals(env, data_dir)
+    goal_file = goals or default_goals_path(env, data_dir)
     items = read_goals(goal_file, limit=limit)
     out = out or Path("runs") / f"{env}-{getattr(user, 'name', simulator)}.jsonl"
     runner = ConversationRunner(settings, env, user, make_agent(agent, pool, agent_steps), pool, track=track,

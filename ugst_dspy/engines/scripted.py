@@ -104,3 +104,20 @@ def scripted_lm(respond: Responder, name: str | None = None) -> Any:
 
     engine = ScriptedEngine(respond)
     return dspy.LM(f"local/scripted-{name or next(_names)}", engine=engine, cache=False)
+
+
+def load_responder(target: str) -> Responder:
+    """The function named ``package.module:function`` (a ``scripted:`` model spec)."""
+    import importlib
+
+    from ugst_dspy.errors import UgstError
+
+    module_name, _, function_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise UgstError(f"scripted model {target!r}: cannot import {module_name!r} ({err})") from None
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise UgstError(f"scripted model {target!r}: {module_name} has no function {function_name!r}")
+    return function

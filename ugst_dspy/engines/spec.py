@@ -7,6 +7,7 @@
 | ``FILE.gguf`` or ``gguf:FILE`` | a GGUF file, converted once into a checkpoint folder in the cache |
 | ``vllm:MODEL@URL`` | a model served by a vLLM server (``URL`` like ``http://127.0.0.1:8000/v1``) |
 | ``provider/model`` | any model DSPy reaches on its own (``openai/gpt-4o-mini``, ``anthropic/...``) |
+| ``scripted:MODULE:FUNCTION`` | a Python function plays the model (tests, dry runs; see ``engines.scripted``) |
 
 Roles that name the same local model share one loaded copy. Every role gets its own ``dspy.LM`` object, so
 sampling settings stay per role.
@@ -23,10 +24,11 @@ from typing import Any, Literal
 from ugst_dspy.config import EMBEDDED, ROLES, UGSTConfig, apply_offline_defaults
 from ugst_dspy.errors import UgstError
 
-SpecKind = Literal["embedded", "local", "gguf", "vllm", "api"]
+SpecKind = Literal["embedded", "local", "gguf", "vllm", "api", "scripted"]
 _API = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*/\S+$")
 _VLLM = re.compile(r"^(?P<model>[^@\s]+)@(?P<url>https?://\S+)$")
-USAGE = "use embedded, a model folder, a .gguf file, vllm:MODEL@URL or provider/model"
+USAGE = "use embedded, a model folder, a .gguf file, vllm:MODEL@URL, provider/model or scripted:MODULE:FUNCTION"
+_SCRIPTED = re.compile(r"^scripted:(?P<target>[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,11 @@ class ModelSpec:
             if match is None:
                 raise UgstError(f"bad model spec {raw!r}: a vLLM model is vllm:MODEL@http://HOST:PORT/v1")
             return cls("vllm", match.group("model"), match.group("url"))
+        if raw.startswith("scripted:"):
+            match = _SCRIPTED.match(raw)
+            if match is None:
+                raise UgstError(f"bad model spec {raw!r}: a scripted model is scripted:package.module:function")
+            return cls("scripted", match.group("target"))
         for prefix, kind in (("local:", "local"), ("gguf:", "gguf")):
             if raw.startswith(prefix):
                 return cls._path(kind, raw[len(prefix) :], raw)  # type: ignore[arg-type]
@@ -75,6 +82,8 @@ class ModelSpec:
             return EMBEDDED
         if self.kind == "vllm":
             return f"vllm:{self.target}@{self.base_url}"
+        if self.kind == "scripted":
+            return f"scripted:{self.target}"
         return self.target
 
 
@@ -131,6 +140,11 @@ class ModelPool:
             assert spec.base_url is not None
             return vllm_lm(spec.base_url, spec.target, cache=self.config.cache, num_retries=self.config.num_retries,
                            seed=self.config.seed, **sampling)
+        if spec.kind == "scripted":
+            from ugst_dspy.engines.scripted import ScriptedEngine, load_responder
+
+            engine = ScriptedEngine(load_responder(spec.target))
+            return dspy.LM(f"local/scripted-{spec.target}.{role}", engine=engine, cache=False, num_retries=0, **sampling)
         if spec.kind == "api":
             return dspy.LM(spec.target, cache=self.config.cache, num_retries=self.config.num_retries,
                            seed=self.config.seed, **sampling)

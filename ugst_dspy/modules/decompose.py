@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import dspy
@@ -11,31 +12,29 @@ from ugst_dspy.signatures.decompose import DecomposeGoalSignature
 from ugst_dspy.state import GoalState
 
 
-def _texts(values: Any) -> list[str]:
-    out = []
-    for value in values or []:
-        text = value if isinstance(value, str) else getattr(value, "text", str(value))
-        text = " ".join(str(text).split())
-        if text:
-            out.append(text)
-    return out
+def state_from_items(items: Iterable[Any], rules: RuleSet = DEFAULT_RULES) -> GoalState:
+    """Build the initial goal state from a decomposer's ordered ``(category, text)`` items.
 
-
-def state_from_prediction(prediction: Any, rules: RuleSet = DEFAULT_RULES) -> GoalState:
-    """Build the initial goal state from a decomposer's typed output, dropping empty texts."""
-    objectives = []
-    for objective in prediction.task_objectives or []:
-        data = objective.model_dump() if hasattr(objective, "model_dump") else dict(objective)
-        text = " ".join(str(data.get("text", "")).split())
-        if text:
-            objectives.append(
-                {
-                    "text": text,
-                    "requirements": _texts(data.get("requirements")),
-                    "preferences": _texts(data.get("preferences")),
-                }
-            )
-    return rules.new_state(_texts(prediction.user_profile), _texts(prediction.user_policy), objectives)
+    Requirements and preferences attach to the task objective before them; one that comes before any
+    objective is kept as a task objective of its own rather than dropped. Empty texts are dropped.
+    """
+    profile: list[str] = []
+    policy: list[str] = []
+    objectives: list[dict[str, Any]] = []
+    for item in items:
+        category = str(getattr(item, "category", None) or item["category"])
+        text = " ".join(str(getattr(item, "text", None) or item["text"]).split())
+        if not text:
+            continue
+        if category == "user_profile":
+            profile.append(text)
+        elif category == "user_policy":
+            policy.append(text)
+        elif category == "task_objective" or not objectives:
+            objectives.append({"text": text, "requirements": [], "preferences": []})
+        else:
+            objectives[-1]["requirements" if category == "requirement" else "preferences"].append(text)
+    return rules.new_state(profile, policy, objectives)
 
 
 class DecomposeGoal(dspy.Module):
@@ -51,4 +50,4 @@ class DecomposeGoal(dspy.Module):
 
     def forward(self, goal: str) -> dspy.Prediction:
         prediction = self.decompose(goal=goal)
-        return dspy.Prediction(state=state_from_prediction(prediction, self.rules), raw=prediction)
+        return dspy.Prediction(state=state_from_items(prediction.decomposition.sub_components, self.rules))

@@ -1,6 +1,6 @@
 """Typed DSPy signatures: goal decomposition, the status-update judges and the user simulators."""
 
-from ugst_dspy.signatures.decompose import DecomposeGoalSignature, ObjectiveSpec
+from ugst_dspy.signatures.decompose import DecomposeGoalSignature, Decomposition, SubComponentSpec
 from ugst_dspy.signatures.judges import STATUS_SIGNATURES, BatchedStatusUpdate, Verdict
 from ugst_dspy.signatures.simulate import (
     GoalReminderSignature,
@@ -15,10 +15,11 @@ __all__ = [
     "BatchedStatusUpdate",
     "DecomposeGoalSignature",
     "GoalReminderSignature",
-    "ObjectiveSpec",
+    "Decomposition",
     "PromptSimulatorSignature",
     "ReasoningSignature",
     "StateSteeredSignature",
+    "SubComponentSpec",
     "SteeredReasoningSignature",
     "Verdict",
 ]

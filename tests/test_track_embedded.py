@@ -1,0 +1,38 @@
+"""`ugst track` on a τ-bench trajectory file with the embedded model: one tracked conversation per record,
+every turn with a valid state, and LM usage per role in meta (slow: a real 135 M-parameter model)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ugst_dspy import read_conversations, validate
+from ugst_dspy.cli.app import main
+
+from conftest import FIXTURES
+
+pytestmark = pytest.mark.slow
+
+
+def test_track_a_trajectory_file_with_the_embedded_model(tmp_path, one_torch_thread):
+    out = tmp_path / "tracked.jsonl"
+    config = tmp_path / "run.toml"
+    config.write_text("seed = 1\n")
+    args = ["track", str(FIXTURES / "tau_trajectories.json"), "--out", str(out), "--goal-prefix", "retail-test-",
+            "--config", str(config)]
+    assert main(args) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["retail-test-0#0", "retail-test-0#1"]
+    for record in records:
+        validate("conversation", record)
+        assert record["initial_state"] is not None
+        assert all(turn["state"] is not None for turn in record["turns"])
+        usage = record["meta"]["usage"]
+        assert set(usage) == {"decomposer", "tracker"}
+        assert usage["decomposer"]["calls"] == 1 and usage["tracker"]["calls"] >= 1
+        assert usage["tracker"]["prompt_tokens"] > 0 and usage["tracker"]["completion_tokens"] > 0
+        assert record["meta"]["models"]["tracker"] == "embedded"
+    assert len(read_conversations(out)) == 2
+    assert main(args) == 0  # resumable: nothing is tracked twice
+    assert len(out.read_text().splitlines()) == 2

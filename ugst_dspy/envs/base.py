@@ -1,0 +1,94 @@
+"""The environment interface: a domain's tools, its agent policy and a private copy of its database.
+
+Environments are plain Python over JSON databases (no DSPy inside). Each conversation gets its own
+environment object, whose database is a fresh copy of the shared files; the files themselves are never
+written. Tools are functions taking keyword arguments and returning a string (JSON for look-ups); a tool
+that refuses (a failed precondition, a missing record) returns an ``"Error: ..."`` string instead of raising.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ugst_dspy.errors import UgstError
+
+ToolFunction = Callable[..., str]
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """Where the benchmark data lives: ``explicit``, else ``$UGST_DATA_DIR``, else ``../shared/data`` beside
+    the repository. Raises a one-line error naming what to set when none exists."""
+    candidates = [explicit, os.environ.get("UGST_DATA_DIR"), Path(__file__).resolve().parents[2].parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    raise UgstError("benchmark data not found: pass --data-dir or set UGST_DATA_DIR to the folder holding tau_bench/ and multiwoz/")
+
+
+def db_hash(db: Any) -> str:
+    """A stable hash of a database (key order does not matter)."""
+    return hashlib.sha256(json.dumps(db, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+class ToolEnvironment:
+    """Common machinery: tool schemas and dispatch, a per-episode database copy, the end flag.
+
+    Subclasses set ``name``, fill ``self.db`` and register their tools with :meth:`register`.
+    """
+
+    name: str = ""
+    #: tools whose call ends the conversation (τ-bench: ``transfer_to_human_agents``)
+    terminal_tools: frozenset[str] = frozenset()
+
+    def __init__(self, db: dict[str, Any], policy: str, schemas: list[dict[str, Any]]) -> None:
+        self.db = copy.deepcopy(db)
+        self.policy = policy
+        self.schemas = schemas
+        self.functions: dict[str, ToolFunction] = {}
+        self.done = False
+        self.calls: list[dict[str, Any]] = []
+
+    # -- tools -----------------------------------------------------------------------------------
+
+    def register(self, function: ToolFunction, name: str | None = None) -> None:
+        self.functions[name or function.__name__] = function
+
+    @property
+    def tool_names(self) -> list[str]:
+        return [schema["function"]["name"] for schema in self.schemas]
+
+    def schema(self, name: str) -> dict[str, Any]:
+        for schema in self.schemas:
+            if schema["function"]["name"] == name:
+                return schema
+        raise KeyError(name)
+
+    def call(self, name: str, arguments: dict[str, Any] | None = None) -> str:
+        """Run a tool; unknown tools and bad arguments come back as error strings, never as exceptions."""
+        arguments = dict(arguments or {})
+        self.calls.append({"name": name, "arguments": arguments})
+        function = self.functions.get(name)
+        if function is None:
+            return f"Error: unknown tool {name!r}"
+        required = self.schema(name)["function"].get("parameters", {}).get("required", [])
+        missing = [key for key in required if key not in arguments]
+        if missing:
+            return f"Error: missing argument(s) {', '.join(missing)} for {name}"
+        try:
+            result = function(**arguments)
+        except TypeError as err:
+            return f"Error: bad arguments for {name}: {err}"
+        except (KeyError, ValueError) as err:
+            return f"Error: {err}"
+        if name in self.terminal_tools:
+            self.done = True
+        return result
+
+    def state_hash(self) -> str:
+        return db_hash(self.db)
