@@ -49,3 +49,29 @@ def test_bad_reward_config():
         RewardConfig(mode="strict")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="missing for: preference"):
         RewardConfig(weights={c: 1.0 for c in CATEGORIES if c is not Category.PREFERENCE})
+
+
+def test_response_scorer_tracks_the_response_then_scores_it(state):
+    import dspy
+
+    from ugst_dspy.engines.scripted import scripted_lm
+    from ugst_dspy.scoring import ResponseScorer
+
+    def judge(call):
+        lines = (call.field("open_sub_components") or "").splitlines()
+        said = (call.field("conversation") or "").split("User: ")[-1]
+        verdicts = []
+        for line in lines:
+            key, category, now, _, text = [p.strip() for p in line.split("|")]
+            status = now[4:]
+            if category == "preference" and "RGB" in said:
+                status = "ALIGNED"
+            verdicts.append({"id": key, "reason": "r", "status": status})
+        return {"verdicts": verdicts}
+
+    with dspy.context(lm=scripted_lm(judge), adapter=dspy.JSONAdapter()):
+        scorer = ResponseScorer()
+        plain = scorer.score("goal", state, [], "Hello there.")
+        rgb = scorer.score("goal", state, [], "I'd like an RGB keyboard.")
+    assert plain.reward.total == ugst_reward(state, state).total == 1.0
+    assert rgb.reward.total == 1.5 and rgb.state.get("task_objectives[0].preferences[0]").status.value == "ALIGNED"
