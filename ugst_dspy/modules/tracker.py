@@ -43,12 +43,21 @@ def _unusable(located: Located, err: Exception) -> IllegalUpdate:
 class GoalStateTracker(dspy.Module):
     """Update a goal state with the latest turn of a conversation.
 
+    ``mode`` is ``per_component`` or ``batched``; ``skip_absorbed`` (default) never sends an absorbed
+    sub-component to the judge again.
+
     ``forward(goal=..., state=..., turns=...)``, where ``turns`` ends with the latest turn, returns a
     prediction with the new ``state``, the ``applied`` and ``illegal`` updates and the number of judge
     ``calls`` made.
     """
 
-    def __init__(self, mode: TrackerMode = "batched", rules: RuleSet = DEFAULT_RULES, show_tools: bool = True) -> None:
+    def __init__(
+        self,
+        mode: TrackerMode = "batched",
+        rules: RuleSet = DEFAULT_RULES,
+        show_tools: bool = True,
+        skip_absorbed: bool = True,
+    ) -> None:
         super().__init__()
         if mode not in TRACKER_MODES:
             from ugst_dspy.errors import UgstError
@@ -57,6 +66,7 @@ class GoalStateTracker(dspy.Module):
         self.mode = mode
         self.rules = rules
         self.show_tools = show_tools
+        self.skip_absorbed = skip_absorbed
         self.profile_judge = dspy.Predict(ProfileStatus)
         self.policy_judge = dspy.Predict(PolicyStatus)
         self.objective_judge = dspy.Predict(TaskObjectiveStatus)
@@ -74,8 +84,12 @@ class GoalStateTracker(dspy.Module):
         }[category]
 
     def open_items(self, state: GoalState) -> list[Located]:
-        """The sub-components still to judge, grouped by category (so prompts share their prefixes)."""
-        items = [located for located in state.items() if self.rules.is_open(located)]
+        """The sub-components still to judge, grouped by category (so prompts share their prefixes).
+
+        With ``skip_absorbed=False`` every sub-component is judged every turn, as in the paper's original
+        scheme (an absorbed one can then only repeat its status); benchmarks use it as the baseline.
+        """
+        items = [located for located in state.items() if not self.skip_absorbed or self.rules.is_open(located)]
         return sorted(items, key=lambda located: CATEGORIES.index(located.category))
 
     def forward(self, goal: str, state: GoalState, turns: Sequence[Turn]) -> dspy.Prediction:

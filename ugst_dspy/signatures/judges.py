@@ -107,19 +107,21 @@ STATUS_SIGNATURES: dict[Category, type[dspy.Signature]] = {
 
 
 class Verdict(BaseModel):
-    """The judge's verdict on one open sub-component in a batched update."""
-
-    id: str = Field(pattern=r"^[0-9]{1,3}$", description="The id of the sub-component, as listed.")
-    reason: str = Field(description="One or two sentences.")
+    # No docstring or field descriptions: the adapter prints this schema into every batched prompt.
+    id: str = Field(pattern=r"^[0-9]{1,3}$")
+    reason: str
     status: AnyStatus
 
 
 BATCHED_INSTRUCTIONS = (
     "You track the goal state of a simulated user: after each turn, judge every open sub-component of their "
-    "goal. Each is listed with its id, its category, its status before the latest turn and the statuses it may "
-    "take now; answer with exactly one verdict per id, in the order listed. user_profile and user_policy items: "
-    f"{_ALIGNMENT} preference items: ALIGNED once the user has stated or acted on it, else MISALIGNED. "
-    f"task_objective and requirement items: {_PROGRESS} {_JUDGE_INPUTS}"
+    "goal, listed with its id, category, status before the latest turn and the statuses it may take now. "
+    "Answer with one verdict per id, in the order listed, each with a brief reason. user_profile and "
+    "user_policy: ALIGNED unless the latest turn directly contradicts it or obviously and unrealistically fails "
+    "to show it where the context calls for it (then MISALIGNED); lean towards ALIGNED. preference: ALIGNED "
+    "once the user has stated or acted on it. task_objective and requirement: COMPLETE when accomplished; "
+    "ATTEMPTED when the user tried enough but outside factors (agent failure, system limits, an impossible "
+    "request) stopped it; else INCOMPLETE. Judge what the latest turn shows, with the earlier turns as context."
 )
 
 

@@ -1,0 +1,111 @@
+"""Tracking cost: the paper's scheme against per-component skipping and batched tracking.
+
+On the fixed fixture (bench/fixtures/tracking_conversations.jsonl, 20 τ-bench conversations), each mode
+tracks every turn with the same judge; the table gives LM calls, prompt and completion tokens and wall
+time per conversation, and the status agreement of each mode with the paper's scheme (every
+sub-component judged every turn with the full history). Prompt tokens are counted by the model's
+tokenizer; with the tiny random judge they are what any judge with SmolLM2's tokenizer reads for the same
+state trajectory, but its statuses are random, so agreement is measured with a real judge on a subset.
+
+    python -m bench.tracking_cost                          # counts on the tiny judge, 20 conversations
+    python -m bench.tracking_cost --judge embedded --limit 2 --turns 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import dspy
+
+from bench.common import FIXTURES, save, table, tiny_model
+from ugst_dspy import read_conversations
+from ugst_dspy.config import UGSTConfig
+from ugst_dspy.conversation import Conversation
+from ugst_dspy.engines.spec import ModelPool
+from ugst_dspy.metrics.agreement import agreement
+from ugst_dspy.modules.tracker import GoalStateTracker
+from ugst_dspy.usage import UsageRecorder
+
+MODES = {
+    "paper (all, every turn)": {"mode": "per_component", "skip_absorbed": False},
+    "per-component + skipping": {"mode": "per_component", "skip_absorbed": True},
+    "batched + skipping": {"mode": "batched", "skip_absorbed": True},
+}
+
+
+def track(tracker: GoalStateTracker, conversation: Conversation, turns: int) -> tuple[Conversation, dict[str, Any]]:
+    usage = UsageRecorder()
+    state = conversation.initial_state
+    assert state is not None
+    out_turns = []
+    started = time.perf_counter()
+    source = conversation.turns[:turns]
+    for i in range(len(source)):
+        with usage.role("tracker"):
+            state = tracker(goal=conversation.instruction, state=state, turns=source[: i + 1]).state
+        out_turns.append(source[i].model_copy(update={"state": state}))
+    seconds = time.perf_counter() - started
+    return conversation.model_copy(update={"turns": out_turns}), {**usage.to_json()["tracker"], "seconds": seconds}
+
+
+def run(judge: str, limit: int, turns: int) -> dict[str, Any]:
+    spec = str(tiny_model()) if judge == "tiny" else judge
+    config = UGSTConfig.resolve(None, {"tracker": spec}, env={})
+    config.roles["tracker"].max_tokens = 384
+    options = {"max_string_length": 16, "max_items": 4} if judge == "tiny" else {}
+    pool = ModelPool(config, engine_options=options)
+    conversations = read_conversations(FIXTURES / "tracking_conversations.jsonl")[:limit]
+    results: dict[str, Any] = {}
+    tracked: dict[str, list[Conversation]] = {}
+    for name, options_ in MODES.items():
+        tracker = GoalStateTracker(**options_)  # type: ignore[arg-type]
+        tracker.set_lm(pool.lm("tracker"))
+        totals = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "seconds": 0.0}
+        tracked[name] = []
+        with dspy.context(adapter=dspy.JSONAdapter()):
+            for conversation in conversations:
+                done, used = track(tracker, conversation, turns)
+                tracked[name].append(done)
+                for key in totals:
+                    totals[key] += used[key] or 0
+        per = {key: value / len(conversations) for key, value in totals.items()}
+        results[name] = per
+        print(f"  {name}: {per}", flush=True)
+    baseline = tracked["paper (all, every turn)"]
+    for name in MODES:
+        rate = agreement(tracked[name], baseline).overall
+        results[name]["agreement_with_paper"] = rate.rate
+        results[name]["agreement_counts"] = [rate.successes, rate.total]
+    return {"judge": judge, "conversations": len(conversations), "max_turns": turns, "modes": results}
+
+
+def render(result: dict[str, Any]) -> str:
+    paper = result["modes"]["paper (all, every turn)"]["prompt_tokens"]
+    rows = []
+    for name, r in result["modes"].items():
+        ratio = paper / r["prompt_tokens"] if r["prompt_tokens"] else float("nan")
+        agree = "n/a" if r["agreement_with_paper"] is None else f"{100 * r['agreement_with_paper']:.1f}% ({r['agreement_counts'][0]}/{r['agreement_counts'][1]})"
+        rows.append([name, r["calls"], r["prompt_tokens"], r["completion_tokens"], r["seconds"], f"{ratio:.1f}x", agree])
+    head = ["mode", "calls/conv", "prompt tok/conv", "completion tok/conv", "s/conv", "fewer prompt tok", "agreement with paper"]
+    return f"judge: {result['judge']}, {result['conversations']} conversations, <= {result['max_turns']} turns\n\n" + table(head, rows)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--judge", default="tiny", help="tiny, embedded or any model spec")
+    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=20)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1 if args.judge == "tiny" else max(1, torch.get_num_threads()))
+    result = run(args.judge, args.limit, args.turns)
+    print(render(result))
+    save(f"tracking_cost_{'tiny' if args.judge == 'tiny' else 'judge'}", result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
