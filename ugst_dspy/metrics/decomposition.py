@@ -10,10 +10,12 @@ category accuracy = matched pairs whose categories agree / matched pairs.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from ugst_dspy.conversation import Conversation
+from ugst_dspy.metrics.success import group_key
 from ugst_dspy.state import GoalState
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -138,3 +140,67 @@ def decomposition_quality(
         total.same_category += one.same_category
         total.goals += 1
     return total
+
+
+@dataclass
+class DecompositionRow:
+    """Decomposition quality of the initial states of one group of conversations against a gold file.
+
+    ``not_in_gold``: conversations whose goal the gold file lacks; ``repeated``: conversations of a goal whose
+    prediction was already taken from an earlier conversation of the group; ``gold_not_run``: gold goals with
+    no conversation in the group. None of these is scored.
+    """
+
+    group: str
+    score: DecompositionScore = field(default_factory=DecompositionScore)
+    conversations: int = 0
+    not_in_gold: int = 0
+    repeated: int = 0
+    gold_not_run: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "conversations": self.conversations,
+            "not_in_gold": self.not_in_gold,
+            "repeated": self.repeated,
+            "gold_not_run": self.gold_not_run,
+            **self.score.to_json(),
+        }
+
+
+def decomposition_table(
+    conversations: Iterable[Conversation],
+    gold: Mapping[str, GoalState],
+    group_by: str | None = None,
+    threshold: float = 0.5,
+) -> list[DecompositionRow]:
+    """Score each group's initial states (predictions) against ``gold`` (goal id -> gold state).
+
+    Within a group, the prediction for a goal is the ``initial_state`` of its first conversation (input
+    order) that has one; the goals scored are the gold goals with at least one conversation in the group,
+    and such a goal whose conversations all lack an initial state counts as a missing prediction.
+    """
+    key = group_key(group_by)
+    groups: dict[str, list[Conversation]] = {}
+    for conversation in conversations:
+        groups.setdefault(key(conversation), []).append(conversation)
+    rows = []
+    for name, members in groups.items():
+        row = DecompositionRow(name, conversations=len(members))
+        predicted: dict[str, GoalState] = {}
+        run: set[str] = set()
+        for conversation in members:
+            if conversation.goal_id not in gold:
+                row.not_in_gold += 1
+                continue
+            if conversation.goal_id in predicted:
+                row.repeated += 1
+                continue
+            run.add(conversation.goal_id)
+            if conversation.initial_state is not None:
+                predicted[conversation.goal_id] = conversation.initial_state
+        row.score = decomposition_quality(predicted, {g: s for g, s in gold.items() if g in run}, threshold)
+        row.gold_not_run = len(gold) - len(run)
+        rows.append(row)
+    return rows

@@ -5,6 +5,15 @@
 - ``no_termination``: the conversation ran to the turn limit although every task objective had been
   COMPLETE at least ``min_idle_turns`` turns before the end.
 - ``length_exhaustion``: the conversation hit the turn limit with task objectives still INCOMPLETE.
+- ``misprioritisation`` (checked only when ``stuck_turns`` is given): the user got stuck on an unachievable
+  objective while others stayed INCOMPLETE. With ``n`` turns, states ``S_0..S_n`` and ``m = stuck_turns``:
+  ``n >= m``, the final state has a task objective INCOMPLETE, and some task objective ``o`` is ATTEMPTED in
+  every state ``S_{n-m}..S_n`` while every *other* task objective, with its requirements and preferences,
+  has the same statuses in all of ``S_{n-m}..S_n`` (no other objective moved in the last ``m`` turns). A
+  window state that is missing (untracked) means no verdict.
+
+The classes may overlap (a misprioritised conversation that ended at the turn limit is also a length
+exhaustion); see docs/metrics.md.
 """
 
 from __future__ import annotations
@@ -18,7 +27,10 @@ from ugst_dspy.state import Category, GoalState, Status
 PREMATURE_TERMINATION = "premature_termination"
 NO_TERMINATION = "no_termination"
 LENGTH_EXHAUSTION = "length_exhaustion"
+MISPRIORITISATION = "misprioritisation"
 DETERMINISTIC_CLASSES = (PREMATURE_TERMINATION, NO_TERMINATION, LENGTH_EXHAUSTION)
+STATE_CLASSES = (*DETERMINISTIC_CLASSES, MISPRIORITISATION)
+DEFAULT_STUCK_TURNS = 3
 
 
 def _objective_statuses(state: GoalState) -> list[Status]:
@@ -36,8 +48,48 @@ def first_all_complete_turn(conversation: Conversation) -> int | None:
     return None
 
 
-def diagnose(conversation: Conversation, min_idle_turns: int = 1) -> list[str]:
-    """The deterministic failure classes that apply to one tracked conversation (empty when none)."""
+def _objective_footprint(state: GoalState, index: int) -> tuple[Status, ...] | None:
+    """The statuses of task objective ``index``, its requirements and its preferences (``None``: absent)."""
+    if index >= len(state.task_objectives):
+        return None
+    objective = state.task_objectives[index]
+    return (objective.status, *(r.status for r in objective.requirements), *(p.status for p in objective.preferences))
+
+
+def stuck_objective(conversation: Conversation, stuck_turns: int = DEFAULT_STUCK_TURNS) -> int | None:
+    """The index of the task objective the user got stuck on (see ``misprioritisation``), else ``None``."""
+    if stuck_turns < 1:
+        raise ValueError(f"stuck_turns must be at least 1, got {stuck_turns}")
+    n = len(conversation.turns)
+    if n < stuck_turns:
+        return None
+    window = conversation.states[n - stuck_turns :]
+    if any(state is None for state in window):
+        return None
+    states: list[GoalState] = [state for state in window if state is not None]
+    final = states[-1]
+    if not any(s is Status.INCOMPLETE for s in _objective_statuses(final)):
+        return None
+    count = len(final.task_objectives)
+    for candidate in range(count):
+        if not all(
+            candidate < len(s.task_objectives) and s.task_objectives[candidate].status is Status.ATTEMPTED
+            for s in states
+        ):
+            continue
+        others_still = all(
+            len({_objective_footprint(s, other) for s in states}) == 1 for other in range(count) if other != candidate
+        )
+        if others_still:
+            return candidate
+    return None
+
+
+def diagnose(conversation: Conversation, min_idle_turns: int = 1, stuck_turns: int | None = None) -> list[str]:
+    """The state-based failure classes that apply to one tracked conversation (empty when none).
+
+    ``misprioritisation`` is only checked when ``stuck_turns`` (its window ``m``) is given.
+    """
     state = conversation.final_state
     if state is None:
         return []
@@ -51,6 +103,8 @@ def diagnose(conversation: Conversation, min_idle_turns: int = 1) -> list[str]:
             found.append(NO_TERMINATION)
         if open_objectives:
             found.append(LENGTH_EXHAUSTION)
+    if stuck_turns is not None and stuck_objective(conversation, stuck_turns) is not None:
+        found.append(MISPRIORITISATION)
     return found
 
 
@@ -65,10 +119,15 @@ class DiagnosticSummary:
         return {name: len(keys) for name, keys in self.by_class.items()}
 
 
-def diagnose_all(conversations: Iterable[Conversation], min_idle_turns: int = 1) -> DiagnosticSummary:
+def diagnose_all(
+    conversations: Iterable[Conversation], min_idle_turns: int = 1, stuck_turns: int | None = None
+) -> DiagnosticSummary:
+    """Diagnose every conversation; with ``stuck_turns``, ``misprioritisation`` is a class of the summary too."""
     summary = DiagnosticSummary()
+    if stuck_turns is not None:
+        summary.by_class.setdefault(MISPRIORITISATION, [])
     for conversation in conversations:
         summary.total += 1
-        for name in diagnose(conversation, min_idle_turns):
+        for name in diagnose(conversation, min_idle_turns, stuck_turns):
             summary.by_class.setdefault(name, []).append(conversation.key)
     return summary

@@ -1,6 +1,7 @@
-"""UGST as DSPy modules: decomposition, goal-state tracking and the user simulators."""
+"""UGST as DSPy modules: decomposition, goal-state tracking, the user simulators and the conversation rater."""
 
 from ugst_dspy.modules.decompose import DecomposeGoal
+from ugst_dspy.modules.rater import ConversationRater, rate_all
 from ugst_dspy.modules.simulators import (
     SIMULATORS,
     GoalReminderSimulator,
@@ -14,6 +15,7 @@ from ugst_dspy.modules.tracker import TRACKER_MODES, GoalStateTracker
 
 __all__ = [
     "SIMULATORS",
+    "ConversationRater",
     "TRACKER_MODES",
     "DecomposeGoal",
     "GoalReminderSimulator",
@@ -23,4 +25,5 @@ __all__ = [
     "StateSteeredSimulator",
     "UserSimulator",
     "make_simulator",
+    "rate_all",
 ]

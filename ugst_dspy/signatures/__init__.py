@@ -1,7 +1,8 @@
-"""Typed DSPy signatures: goal decomposition, the status-update judges and the user simulators."""
+"""Typed DSPy signatures: goal decomposition, the status-update judges, the user simulators and the rater."""
 
 from ugst_dspy.signatures.decompose import DecomposeGoalSignature, Decomposition, SubComponentSpec
 from ugst_dspy.signatures.judges import STATUS_SIGNATURES, BatchedStatusUpdate, Verdict
+from ugst_dspy.signatures.rater import RATING_SIGNATURES, CoherenceRating, FailureCheck, NaturalnessRating, Score
 from ugst_dspy.signatures.simulate import (
     GoalReminderSignature,
     PromptSimulatorSignature,
@@ -11,13 +12,18 @@ from ugst_dspy.signatures.simulate import (
 )
 
 __all__ = [
+    "RATING_SIGNATURES",
     "STATUS_SIGNATURES",
     "BatchedStatusUpdate",
+    "CoherenceRating",
     "DecomposeGoalSignature",
     "GoalReminderSignature",
     "Decomposition",
+    "FailureCheck",
+    "NaturalnessRating",
     "PromptSimulatorSignature",
     "ReasoningSignature",
+    "Score",
     "StateSteeredSignature",
     "SubComponentSpec",
     "SteeredReasoningSignature",
