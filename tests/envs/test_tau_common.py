@@ -8,6 +8,7 @@ import weakref
 import pytest
 
 from ugst_dspy.envs import registry
+from ugst_dspy.envs.multiwoz import MultiWOZEnv
 from ugst_dspy.envs.tau_airline import AirlineEnv
 from ugst_dspy.envs.tau_common import (
     calculate,
@@ -122,7 +123,9 @@ def test_the_shared_files_are_unchanged_by_every_write_tool(tau_root):
 
 def test_registry_makes_fresh_environments(tau_root):
     assert isinstance(registry.ENVIRONMENTS, dict)
-    assert registry.ENVIRONMENTS == {"tau-retail": RetailEnv, "tau-airline": AirlineEnv}
+    assert registry.ENVIRONMENTS == {"tau-retail": RetailEnv, "tau-airline": registry.UpstreamAirlineEnv,
+                                     "tau-airline-strict": AirlineEnv, "multiwoz": MultiWOZEnv}
+    assert registry.make_env("tau-airline").policy_checks is False  # τ-bench's own semantics by default
     retail = registry.make_env("tau-retail", tau_root)
     assert isinstance(retail, RetailEnv) and retail.name == "tau-retail"
     retail.call("cancel_pending_order", {"order_id": "#W6779827", "reason": "no longer needed"})
@@ -140,6 +143,6 @@ def test_registry_default_goal_files(tau_root):
 def test_an_unknown_environment_is_a_one_line_error():
     with pytest.raises(UgstError) as err:
         registry.make_env("tau-bank")
-    assert str(err.value) == "unknown environment 'tau-bank' (known: tau-airline, tau-retail)"
+    assert str(err.value) == "unknown environment 'tau-bank' (known: multiwoz, tau-airline, tau-airline-strict, tau-retail)"
     with pytest.raises(UgstError):
         registry.default_goals_path("multiwoz-x")
