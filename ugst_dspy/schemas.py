@@ -7,7 +7,7 @@ as a path such as ``turns[2].state.task_objectives[0].status``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ugst_dspy.errors import UgstError
@@ -182,11 +182,119 @@ def field_path(parts: Iterable[Any]) -> str:
     return out
 
 
+# -- a fast path for valid records ----------------------------------------------------------------
+# jsonschema walks a conversation of 10 turns in ~4 ms (its generic error machinery runs even when nothing
+# is wrong), which made reading 1,000 conversations take seconds. The schemas above are compiled once into
+# plain Python predicates that only *accept*: when one says a record is fine, it is (every keyword is
+# checked as strictly as jsonschema does, or more strictly); anything else goes to jsonschema, which gives
+# the one-line error exactly as before. A schema using a keyword the compiler does not know gets no fast
+# path at all.
+
+Check = Callable[[Any], bool]
+_ANNOTATIONS = frozenset({"$schema", "$defs", "$comment", "title", "description", "default", "examples"})
+_TYPES: dict[str, Check] = {
+    "object": lambda x: isinstance(x, dict),
+    "array": lambda x: isinstance(x, list),
+    "string": lambda x: isinstance(x, str),
+    "null": lambda x: x is None,
+    "boolean": lambda x: isinstance(x, bool),
+    "integer": lambda x: isinstance(x, int) and not isinstance(x, bool),
+    "number": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
+}
+
+
+class _Unsupported(Exception):
+    """The schema uses a keyword the fast path does not compile."""
+
+
+def _all(checks: list[Check]) -> Check:
+    if not checks:
+        return lambda x: True
+    if len(checks) == 1:
+        return checks[0]
+    return lambda x: all(check(x) for check in checks)
+
+
+def _compile(schema: Any, root: dict[str, Any], refs: dict[str, list[Check]]) -> Check:
+    """A predicate that is true only for instances the schema accepts (see above)."""
+    if schema is True or schema == {}:
+        return lambda x: True
+    if not isinstance(schema, dict):
+        raise _Unsupported(repr(schema))
+    unknown = set(schema) - _ANNOTATIONS - {
+        "type", "enum", "minLength", "properties", "required", "additionalProperties", "items", "anyOf", "$ref"
+    }
+    if unknown:
+        raise _Unsupported(", ".join(sorted(unknown)))
+    checks: list[Check] = []
+    if "type" in schema:
+        names = [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
+        if not all(name in _TYPES for name in names):
+            raise _Unsupported(f"type {names}")
+        tests = [_TYPES[name] for name in names]
+        checks.append(tests[0] if len(tests) == 1 else (lambda x: any(test(x) for test in tests)))
+    if "enum" in schema:
+        if not all(isinstance(value, str) for value in schema["enum"]):
+            raise _Unsupported("enum of non-strings")
+        allowed = frozenset(schema["enum"])
+        checks.append(lambda x: isinstance(x, str) and x in allowed)
+    if "minLength" in schema:
+        least = int(schema["minLength"])
+        checks.append(lambda x: not isinstance(x, str) or len(x) >= least)
+    if "properties" in schema:
+        props = [(name, _compile(sub, root, refs)) for name, sub in schema["properties"].items()]
+        checks.append(lambda x: not isinstance(x, dict) or all(name not in x or test(x[name]) for name, test in props))
+    if "required" in schema:
+        needed = tuple(schema["required"])
+        checks.append(lambda x: not isinstance(x, dict) or all(name in x for name in needed))
+    if "additionalProperties" in schema:
+        extra = schema["additionalProperties"]
+        if extra is False:
+            known = frozenset(schema.get("properties", {}))
+            checks.append(lambda x: not isinstance(x, dict) or all(key in known for key in x))
+        elif not (extra is True or extra == {}):
+            raise _Unsupported("additionalProperties schema")
+    if "items" in schema:
+        each = _compile(schema["items"], root, refs)
+        checks.append(lambda x: not isinstance(x, list) or all(each(item) for item in x))
+    if "anyOf" in schema:
+        options = [_compile(sub, root, refs) for sub in schema["anyOf"]]
+        checks.append(lambda x: any(option(x) for option in options))
+    if "$ref" in schema:
+        checks.append(_reference(schema["$ref"], root, refs))
+    return _all(checks)
+
+
+def _reference(ref: str, root: dict[str, Any], refs: dict[str, list[Check]]) -> Check:
+    prefix = "#/$defs/"
+    if not ref.startswith(prefix) or ref[len(prefix):] not in root.get("$defs", {}):
+        raise _Unsupported(f"$ref {ref}")
+    if ref not in refs:
+        cell: list[Check] = []
+        refs[ref] = cell  # set before compiling, so a recursive reference finds it
+        cell.append(_compile(root["$defs"][ref[len(prefix):]], root, refs))
+    cell = refs[ref]
+    return lambda x: cell[0](x)
+
+
+@functools.cache
+def _fast_check(kind: str) -> Check | None:
+    """The accept-only predicate of a record kind, or ``None`` when its schema cannot be compiled."""
+    schema = get_schema(kind)
+    try:
+        return _compile(schema, schema, {})
+    except _Unsupported:
+        return None
+
+
 def validate(kind: str, record: Any) -> None:
     """Raise :class:`SchemaError` naming the first offending field when ``record`` does not match."""
+    validator = _validator(kind)
+    fast = _fast_check(kind)
+    if fast is not None and fast(record):
+        return
     from jsonschema.exceptions import best_match
 
-    validator = _validator(kind)
     error = best_match(validator.iter_errors(record))
     if error is None:
         return
