@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from ugst_dspy.cli import convert, decompose, evaluate, goals, models, report, schema, serve, simulate, track
+from ugst_dspy.cli import convert, decompose, evaluate, goals, models, optimize, report, schema, serve, simulate, track
 from ugst_dspy.config import apply_offline_defaults
 from ugst_dspy.errors import UgstError
 
@@ -27,6 +27,7 @@ app.command("track")(track.track)
 app.command("decompose")(decompose.decompose)
 app.command("evaluate")(evaluate.evaluate)
 app.command("report")(report.report)
+app.command("optimize")(optimize.optimize)
 app.command("convert")(convert.convert)
 app.command("schema")(schema.schema)
 app.command("serve")(serve.serve)
