@@ -11,7 +11,22 @@ import sys
 
 import typer
 
-from ugst_dspy.cli import convert, decompose, evaluate, goals, models, optimize, report, schema, serve, simulate, track
+from ugst_dspy.cli import (
+    convert,
+    decompose,
+    evaluate,
+    export,
+    goals,
+    grpo,
+    models,
+    optimize,
+    report,
+    schema,
+    serve,
+    sft,
+    simulate,
+    track,
+)
 from ugst_dspy.config import apply_offline_defaults
 from ugst_dspy.errors import UgstError
 
@@ -28,6 +43,9 @@ app.command("decompose")(decompose.decompose)
 app.command("evaluate")(evaluate.evaluate)
 app.command("report")(report.report)
 app.command("optimize")(optimize.optimize)
+app.command("sft")(sft.sft)
+app.command("grpo")(grpo.grpo)
+app.command("export")(export.export)
 app.command("convert")(convert.convert)
 app.command("schema")(schema.schema)
 app.command("serve")(serve.serve)

@@ -23,13 +23,23 @@ from ugst_dspy.cli.options import (
 from ugst_dspy.cli.progress import ProgressReporter
 
 ENV_NAMES = ("tau-retail", "tau-airline", "tau-airline-strict", "multiwoz")
+PACKED_PROGRAM = "ugst_program.json"  # what `ugst export` packs beside the weights
+
+
+def packed_program(spec: str | None) -> Path | None:
+    """The program an exported model folder carries (``DIR/ugst_program.json``), if the spec is such a folder."""
+    text = (spec or "").strip()
+    if not text or text.startswith(("vllm:", "scripted:", "gguf:")):
+        return None
+    candidate = Path(text.removeprefix("local:")).expanduser() / PACKED_PROGRAM
+    return candidate if candidate.is_file() else None
 
 
 def simulate(
     env: Annotated[str, typer.Option("--env", "-e", help=f"Environment: {', '.join(ENV_NAMES)}.")] = "tau-retail",
     goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals file (default: the env's test goals).")] = None,
     simulator: Annotated[str, typer.Option("--simulator", "-s", help="prompt, goal-reminder, state-steered or reasoning.")] = "state-steered",
-    program: Annotated[Optional[Path], typer.Option("--program", help="A saved (compiled) simulator program (JSON).")] = None,
+    program: Annotated[Optional[Path], typer.Option("--program", help="A saved (compiled) simulator program (JSON); default: the ugst_program.json of an exported --simulator-model folder, else --simulator.")] = None,
     agent: Annotated[str, typer.Option("--agent", help="dspy (tool-calling agent), endpoint:MODEL@URL or human.")] = "dspy",
     turns: Annotated[Optional[int], typer.Option("--turns", "-t", min=1, help="Most user-agent turns (default 10).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Conversations (JSON Lines, appended; default runs/ENV-SIMULATOR.jsonl).")] = None,
@@ -69,6 +79,10 @@ def simulate(
     )
     pool = ModelPool(settings)
     pool.check()
+    if program is None:
+        program = packed_program(settings.role("simulator").model)
+        if program is not None:
+            typer.echo(f"ugst: simulating with the program packed beside the model: {program}", err=True)
     user = load_program(program) if program else make_simulator(simulator, settings.max_turns)
     goal_file = goals or default_goals_path(env, data_dir)
     items = read_goals(goal_file, limit=limit)

@@ -1,0 +1,288 @@
+"""GRPO (paper stage 3) with TRL's GRPOTrainer and the composite UGST reward.
+
+Prompts are conversation prefixes ending where the simulator must reply: for every tracked conversation
+and every user turn ``i``, the student prompt after turns ``1..i-1`` (no state; see
+:mod:`~ugst_dspy.optimizers.layout`) with the columns the rewards need -- the goal, the state ``S_{i-1}``
+before the reply and the turns so far (JSON). Prefixes whose prompt is longer than ``token_budget`` tokens
+are left out (counted); identical prefixes are kept once.
+
+Paper defaults: learning rate 5e-6, 16 prompts a step, 8 rollouts each, 350 steps. One optimizer step
+takes ``batch_size * rollouts`` completions in ``grad_accum`` micro-batches (default: one prompt's rollouts
+per micro-batch). The five per-category reward functions of :mod:`~ugst_dspy.optimizers.rewards` are
+weighted by the alphas, so TRL logs each indicator and their weighted sum, the UGST reward. vLLM
+generation (``use_vllm="colocate"`` or ``"server"``) is for GPU machines; with ``"off"`` vllm is never
+imported. A rerun with the same ``output_dir`` resumes from its last ``checkpoint-N``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ugst_dspy.conversation import Conversation
+from ugst_dspy.errors import UgstError
+
+VLLMMode = Literal["off", "colocate", "server"]
+VLLM_MODES: tuple[str, ...] = ("off", "colocate", "server")
+
+
+@dataclass
+class GRPOOptions:
+    """How ``ugst grpo`` trains (TRL-style: every field has its help text)."""
+
+    output_dir: str = field(metadata={"help": "Checkpoints, final weights, program and run record go here."})
+    base_model: str = field(default="embedded", metadata={"help": "Policy to start from: an `ugst sft` output, a model folder, a LoRA folder, a .gguf or embedded."})
+    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of every weight."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    batch_size: int = field(default=16, metadata={"help": "Prompts per optimizer step (paper: 16)."})
+    rollouts: int = field(default=8, metadata={"help": "Completions sampled per prompt, the GRPO group (paper: 8)."})
+    grad_accum: int | None = field(default=None, metadata={"help": "Micro-batches per step (default: batch_size, one prompt group each)."})
+    learning_rate: float = field(default=5e-6, metadata={"help": "Peak learning rate (paper: 5e-6)."})
+    max_steps: int = field(default=350, metadata={"help": "Optimizer steps (paper: 350)."})
+    max_completion_length: int = field(default=512, metadata={"help": "Most tokens of one sampled completion."})
+    token_budget: int = field(default=2048, metadata={"help": "Longest prompt in tokens; longer prefixes are left out."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the rollouts."})
+    beta: float = field(default=0.0, metadata={"help": "KL coefficient (0: no reference model)."})
+    use_vllm: str = field(default="off", metadata={"help": "Generate with vLLM: off, colocate or server (GPU machines)."})
+    vllm_server_url: str | None = field(default=None, metadata={"help": "Base URL of the vLLM server for use_vllm=server."})
+    save_steps: int = field(default=50, metadata={"help": "Write a checkpoint every N steps."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
+    logging_steps: int = field(default=1, metadata={"help": "Log rewards every N steps."})
+    log_completions: bool = field(default=False, metadata={"help": "Write each step's completions and rewards under output_dir/completions."})
+    seed: int = field(default=0, metadata={"help": "Seed of sampling and shuffling."})
+    resume: bool = field(default=True, metadata={"help": "Resume from the last checkpoint in output_dir."})
+
+    @property
+    def micro_batches(self) -> int:
+        return self.grad_accum or self.batch_size
+
+
+def conversation_prefixes(conversation: Conversation) -> Iterable[tuple[int, Any]]:
+    """``(i, S_i)`` for each user turn ``i + 1`` of a tracked conversation (the state before that reply)."""
+    states = conversation.states
+    for index in range(len(conversation.turns)):
+        state = states[index]
+        if state is not None:
+            yield index, state
+
+
+def grpo_records(
+    conversations: Iterable[Conversation],
+    tokenizer: Any,
+    program: Any = None,
+    token_budget: int = 2048,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The GRPO prompt records and counts: ``prompts``, ``too_long``, ``duplicates``, ``untracked``."""
+    from ugst_dspy.optimizers.layout import student_messages
+    from ugst_dspy.optimizers.sft_data import conversation_max_turns
+    from ugst_dspy.optimizers.training import prompt_tokens
+
+    records: list[dict[str, Any]] = []
+    counts = {"prompts": 0, "too_long": 0, "duplicates": 0, "untracked": 0}
+    seen: set[tuple[str, str, int]] = set()
+    for conversation in conversations:
+        if conversation.initial_state is None:
+            counts["untracked"] += 1
+            continue
+        max_turns = conversation_max_turns(conversation)
+        for index, state in conversation_prefixes(conversation):
+            prefix = conversation.turns[:index]
+            turns_json = json.dumps([turn.model_dump(mode="json") for turn in prefix], sort_keys=True,
+                                    ensure_ascii=False)
+            key = (conversation.instruction, turns_json, max_turns)
+            if key in seen:
+                counts["duplicates"] += 1
+                continue
+            seen.add(key)
+            prompt = student_messages(conversation.instruction, prefix, max_turns, program)
+            if prompt_tokens(tokenizer, prompt) > token_budget:
+                counts["too_long"] += 1
+                continue
+            records.append({
+                "prompt": prompt,
+                "goal": conversation.instruction,
+                "state": json.dumps(state.to_json(), sort_keys=True, ensure_ascii=False),
+                "turns": turns_json,
+                "conversation_id": conversation.key,
+                "turn_index": index,
+            })
+    counts["prompts"] = len(records)
+    return records, counts
+
+
+def check_sources(conversations: Sequence[Conversation], where: str) -> None:
+    """Refuse, in one line, conversations of which none is tracked with a turn (cheap; before models load)."""
+    if not any(c.initial_state is not None and c.turns for c in conversations):
+        raise UgstError(f"no GRPO prompts in {where}: need tracked conversations with at least one turn "
+                        "(run `ugst simulate` or `ugst track` first)")
+
+
+def build_grpo_dataset(
+    sources: Sequence[str | Path] | Sequence[Conversation],
+    tokenizer: Any,
+    program: Any = None,
+    token_budget: int = 2048,
+) -> tuple[Any, dict[str, int]]:
+    """``(datasets.Dataset of GRPO prompts, counts)`` from conversation files (or conversations)."""
+    from datasets import Dataset
+
+    from ugst_dspy.optimizers.sft_data import read_sources
+
+    conversations = [c for c in sources if isinstance(c, Conversation)]
+    paths = [p for p in sources if not isinstance(p, Conversation)]
+    conversations += read_sources(paths)
+    records, counts = grpo_records(conversations, tokenizer, program, token_budget)
+    if not records:
+        where = ", ".join(str(p) for p in paths) or f"{len(conversations)} conversations"
+        why = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v and k != "prompts")
+        raise UgstError(f"no GRPO prompts in {where}: need tracked conversations with prompts of at most "
+                        f"{token_budget} tokens ({why or 'no turns'})")
+    return Dataset.from_list(records), counts
+
+
+def check_vllm(mode: str, server_url: str | None) -> None:
+    """Refuse a vLLM mode this machine cannot run, in one line (vllm itself is not imported here)."""
+    if mode not in VLLM_MODES:
+        raise UgstError(f"unknown --use-vllm {mode!r} (use {', '.join(VLLM_MODES)})")
+    if mode == "off":
+        return
+    if importlib.util.find_spec("vllm") is None:
+        raise UgstError(f"--use-vllm {mode} needs the vllm package in this environment (a CUDA machine: "
+                        "pip install 'ugst-dspy[gpu]')")
+    if mode == "server" and not server_url:
+        raise UgstError("--use-vllm server needs --vllm-server-url (a `trl vllm-serve` endpoint)")
+
+
+def grpo_config(options: GRPOOptions, reward_weights: Sequence[float], **overrides: Any) -> Any:
+    """The ``trl.GRPOConfig`` of ``options``."""
+    from trl import GRPOConfig
+
+    from ugst_dspy.optimizers.training import device_flags, micro_batch
+
+    if options.rollouts < 2:
+        raise UgstError(f"--rollouts must be at least 2 (GRPO compares completions of one prompt), "
+                        f"got {options.rollouts}")
+    check_vllm(options.use_vllm, options.vllm_server_url)
+    completions = options.batch_size * options.rollouts
+    values: dict[str, Any] = {
+        "output_dir": options.output_dir,
+        "per_device_train_batch_size": micro_batch(completions, options.micro_batches, "--batch-size x --rollouts"),
+        "gradient_accumulation_steps": options.micro_batches,
+        "num_generations": options.rollouts,
+        "learning_rate": options.learning_rate,
+        "max_steps": options.max_steps,
+        "max_completion_length": options.max_completion_length,
+        "temperature": options.temperature,
+        "beta": options.beta,
+        "reward_weights": list(reward_weights),
+        "save_strategy": "steps",
+        "save_steps": options.save_steps,
+        "save_total_limit": options.save_total_limit,
+        "logging_steps": options.logging_steps,
+        "log_completions": options.log_completions,
+        "num_completions_to_print": 0,
+        "seed": options.seed,
+        "report_to": "none",
+        "disable_tqdm": True,
+        **device_flags(),
+    }
+    if options.use_vllm != "off":
+        values.update(use_vllm=True, vllm_mode=options.use_vllm,
+                      vllm_max_model_length=options.token_budget + options.max_completion_length)
+        if options.vllm_server_url:
+            values["vllm_server_base_url"] = options.vllm_server_url
+    values.update(overrides)
+    return GRPOConfig(**values)
+
+
+def train_grpo(
+    data: Any,
+    rewards: Any,
+    options: GRPOOptions,
+    program: Any = None,
+    *,
+    sources: Sequence[str] = (),
+    callbacks: Sequence[Any] = (),
+    config_overrides: dict[str, Any] | None = None,
+    model: tuple[Any, Any] | None = None,
+) -> Any:
+    """Train ``options.base_model`` with GRPO on ``data`` (from :func:`build_grpo_dataset`).
+
+    ``rewards`` is a :class:`~ugst_dspy.optimizers.rewards.UGSTRewardFunctions`; ``program`` the student
+    program the prompts were made with (saved beside the weights). ``model`` is an already loaded
+    ``(model, tokenizer)`` of ``options.base_model`` (else loaded here). Returns a
+    :class:`~ugst_dspy.optimizers.training.TrainingResult`.
+    """
+    from transformers import PrinterCallback
+    from trl import GRPOTrainer
+
+    from ugst_dspy.optimizers.layout import LAYOUT, student_program
+    from ugst_dspy.optimizers.training import (
+        ProgressCallback,
+        TrainingResult,
+        compact_cpu_logprobs,
+        finish_output,
+        last_checkpoint,
+        load_model,
+        log_summary,
+        lora_config,
+        peak_rss_mb,
+        read_record,
+        resolve_model_dir,
+        versions,
+    )
+
+    program = student_program(program)
+    if data is None or len(data) == 0:
+        raise UgstError("no GRPO prompts: the data set is empty")
+    output_dir = Path(options.output_dir)
+    base = resolve_model_dir(options.base_model)
+    args = grpo_config(options, rewards.weights, **(config_overrides or {}))
+    policy, tokenizer = model if model is not None else load_model(base)
+    progress = ProgressCallback("grpo")
+    trainer = GRPOTrainer(
+        model=policy,
+        reward_funcs=rewards.functions,
+        args=args,
+        train_dataset=data,
+        processing_class=tokenizer,
+        peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
+        callbacks=[progress, *callbacks],
+    )
+    trainer.remove_callback(PrinterCallback)
+    resume = last_checkpoint(output_dir) if options.resume else None
+    started = time.perf_counter()
+    with compact_cpu_logprobs():
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    seconds = time.perf_counter() - started
+    record = {
+        "stage": "grpo",
+        "layout": LAYOUT,
+        "base_model": str(base),
+        "base_spec": options.base_model,
+        "lora": options.lora,
+        "data": list(sources),
+        "prompts": len(data),
+        "reward": {**rewards.scorer.config.to_json(), "functions": rewards.names,
+                   "on_malformed": rewards.on_malformed, "tracker_calls": rewards.tracker_calls,
+                   "malformed": rewards.malformed},
+        "options": asdict(options),
+        "global_step": trainer.state.global_step,
+        "resumed_from": str(resume) if resume else None,
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "versions": versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "log_summary": log_summary(trainer.state.log_history),
+        "previous": read_record(base),
+    }
+    finish_output(trainer, tokenizer, output_dir, program, record)
+    return TrainingResult(output_dir=output_dir, global_step=trainer.state.global_step, seconds=seconds,
+                          step_seconds=progress.step_seconds, peak_rss_mb=peak_rss_mb(),
+                          log_history=list(trainer.state.log_history), record=record)

@@ -1,0 +1,164 @@
+"""Cold-start SFT (paper stage 2) with TRL's SFTTrainer: full fine-tuning, or LoRA through peft.
+
+The data are :mod:`~ugst_dspy.optimizers.sft_data` records (conversational prompt/completion, so the loss
+falls on the completion only). Paper defaults: effective batch 32, learning rate 1e-6, 4 epochs; the
+effective batch is split into ``grad_accum`` micro-batches of ``batch_size / grad_accum`` examples. Records
+longer than ``max_length`` tokens are left out (counted), never cut: a cut completion would teach the
+model to stop mid-JSON. A rerun with the same ``output_dir`` resumes from its last ``checkpoint-N``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ugst_dspy.errors import UgstError
+
+
+@dataclass
+class SFTOptions:
+    """How ``ugst sft`` trains (TRL-style: every field has its help text)."""
+
+    output_dir: str = field(metadata={"help": "Checkpoints, final weights, program and run record go here."})
+    base_model: str = field(default="embedded", metadata={"help": "Model to fine-tune: embedded, a model folder, a LoRA folder or a .gguf."})
+    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of every weight."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    batch_size: int = field(default=32, metadata={"help": "Examples per optimizer step (paper: 32)."})
+    grad_accum: int = field(default=8, metadata={"help": "Micro-batches per optimizer step; batch_size must divide."})
+    learning_rate: float = field(default=1e-6, metadata={"help": "Peak learning rate (paper: 1e-6)."})
+    epochs: float = field(default=4.0, metadata={"help": "Passes over the data (paper: 4)."})
+    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: run the epochs)."})
+    max_length: int = field(default=4096, metadata={"help": "Longest record in tokens; longer ones are left out."})
+    save_steps: int = field(default=100, metadata={"help": "Write a checkpoint every N steps."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
+    logging_steps: int = field(default=1, metadata={"help": "Log loss every N steps."})
+    seed: int = field(default=0, metadata={"help": "Seed of shuffling and initialisation."})
+    resume: bool = field(default=True, metadata={"help": "Resume from the last checkpoint in output_dir."})
+
+
+def sft_config(options: SFTOptions, **overrides: Any) -> Any:
+    """The ``trl.SFTConfig`` of ``options`` (CPU: float32, no bf16, no reporting)."""
+    from trl import SFTConfig
+
+    from ugst_dspy.optimizers.training import device_flags, micro_batch
+
+    values: dict[str, Any] = {
+        "output_dir": options.output_dir,
+        "per_device_train_batch_size": micro_batch(options.batch_size, options.grad_accum),
+        "gradient_accumulation_steps": options.grad_accum,
+        "learning_rate": options.learning_rate,
+        "num_train_epochs": options.epochs,
+        "max_steps": options.max_steps,
+        "max_length": None,  # records are filtered by length beforehand, never truncated
+        "save_strategy": "steps",
+        "save_steps": options.save_steps,
+        "save_total_limit": options.save_total_limit,
+        "logging_steps": options.logging_steps,
+        "seed": options.seed,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "dataset_num_proc": None,
+        **device_flags(),
+    }
+    values.update(overrides)
+    return SFTConfig(**values)
+
+
+def keep_fitting(dataset: Any, tokenizer: Any, max_length: int) -> tuple[Any, int]:
+    """``(dataset without records longer than max_length tokens, how many were left out)``."""
+    from ugst_dspy.optimizers.training import prompt_tokens
+
+    keep = [i for i, row in enumerate(dataset)
+            if prompt_tokens(tokenizer, row["prompt"], row["completion"]) <= max_length]
+    return dataset.select(keep), len(dataset) - len(keep)
+
+
+def train_sft(
+    data: Any,
+    options: SFTOptions,
+    program: Any = None,
+    *,
+    sources: Sequence[str] = (),
+    callbacks: Sequence[Any] = (),
+    config_overrides: dict[str, Any] | None = None,
+    layout: str | None = None,
+) -> Any:
+    """Fine-tune ``options.base_model`` on ``data`` (a ``datasets.Dataset`` of prompt/completion records).
+
+    ``program`` is the student program the prompts were made with (saved beside the weights; default
+    ``ReasoningSimulator()``); ``sources`` names the data files for the run record. ``layout`` names
+    another data layout than the student's (e.g. DSPy finetuning data): then no program is saved.
+    Returns a :class:`~ugst_dspy.optimizers.training.TrainingResult`.
+    """
+    from transformers import PrinterCallback
+    from trl import SFTTrainer
+
+    from ugst_dspy.optimizers.layout import LAYOUT, student_program
+    from ugst_dspy.optimizers.training import (
+        ProgressCallback,
+        TrainingResult,
+        compact_cpu_logprobs,
+        finish_output,
+        last_checkpoint,
+        load_model,
+        log_summary,
+        lora_config,
+        peak_rss_mb,
+        read_record,
+        resolve_model_dir,
+        versions,
+    )
+
+    program = student_program(program) if layout is None else None
+    if data is None or len(data) == 0:
+        raise UgstError("no SFT data: the data set is empty")
+    output_dir = Path(options.output_dir)
+    base = resolve_model_dir(options.base_model)
+    model, tokenizer = load_model(base)
+    data, too_long = keep_fitting(data, tokenizer, options.max_length)
+    if len(data) == 0:
+        raise UgstError(f"no SFT data: all {too_long} records are longer than --max-length {options.max_length} tokens")
+    args = sft_config(options, **(config_overrides or {}))
+    progress = ProgressCallback("sft")
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=data.select_columns(["prompt", "completion"]),
+        processing_class=tokenizer,
+        peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
+        callbacks=[progress, *callbacks],
+    )
+    trainer.remove_callback(PrinterCallback)
+    resume = last_checkpoint(output_dir) if options.resume else None
+    started = time.perf_counter()
+    with compact_cpu_logprobs():
+        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    seconds = time.perf_counter() - started
+    record = {
+        "stage": "sft",
+        "layout": layout or LAYOUT,
+        "base_model": str(base),
+        "base_spec": options.base_model,
+        "lora": options.lora,
+        "data": list(sources),
+        "examples": len(data),
+        "left_out_too_long": too_long,
+        "options": asdict(options),
+        "global_step": trainer.state.global_step,
+        "epochs_done": trainer.state.epoch,
+        "resumed_from": str(resume) if resume else None,
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "versions": versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "log_summary": log_summary(trainer.state.log_history),
+        "previous": read_record(base),
+    }
+    finish_output(trainer, tokenizer, output_dir, program, record)
+    return TrainingResult(output_dir=output_dir, global_step=trainer.state.global_step, seconds=seconds,
+                          step_seconds=progress.step_seconds, peak_rss_mb=peak_rss_mb(),
+                          log_history=list(trainer.state.log_history), record=record)

@@ -1,0 +1,172 @@
+"""Cold-start SFT data: conversations of the state-steered reasoning teacher -> prompt/completion records.
+
+The teacher (``ReasoningSimulator(use_state=True)``) reasons with the goal state in view; every turn it
+writes carries ``reasoning`` ``{progress, remaining, alignment}`` beside the reply. The student learns to
+produce the same reasoning and reply *without* the state: each record's prompt is what the student
+program sends (goal, conversation as the user saw it, turn budget; see :mod:`~ugst_dspy.optimizers.layout`)
+and its completion is the reasoning, the reply and the stop flag in the layout's fixed JSON order. The
+records are in TRL's conversational prompt/completion format, so SFT puts the loss on the completion only.
+
+:func:`generate_teacher_conversations` runs the teacher with :class:`ConversationRunner` (resumable, like
+``ugst simulate``); :func:`build_sft_data` does both steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ugst_dspy.config import UGSTConfig
+from ugst_dspy.conversation import Conversation
+from ugst_dspy.errors import UgstError
+from ugst_dspy.optimizers.layout import (
+    DEFAULT_MAX_TURNS,
+    StudentTurn,
+    format_completion,
+    parse_completion,
+    student_messages,
+)
+
+__all__ = [
+    "StudentTurn",
+    "build_sft_data",
+    "build_sft_dataset",
+    "conversation_max_turns",
+    "generate_teacher_conversations",
+    "parse_completion",
+    "read_sources",
+    "sft_records",
+]
+
+
+def conversation_max_turns(conversation: Conversation, default: int = DEFAULT_MAX_TURNS) -> int:
+    """The turn limit the conversation ran under (``meta.config.max_turns``), else ``default``."""
+    value = (conversation.meta.get("config") or {}).get("max_turns")
+    return int(value) if isinstance(value, int) and value > 0 else default
+
+
+def turn_reasoning(turn: Any) -> dict[str, str] | None:
+    """The teacher's reasoning recorded on a turn, or ``None`` when the turn has none."""
+    reasoning = (turn.model_extra or {}).get("reasoning")
+    if not isinstance(reasoning, dict) or not any(str(v or "").strip() for v in reasoning.values()):
+        return None
+    return {str(k): str(v or "") for k, v in reasoning.items()}
+
+
+def sft_records(
+    conversations: Iterable[Conversation],
+    program: Any = None,
+    skip_errors: bool = True,
+) -> list[dict[str, Any]]:
+    """One prompt/completion record per teacher turn that carries reasoning.
+
+    The stop flag of a record is true for the last turn of a conversation the user ended. Conversations
+    that ended in an error are left out when ``skip_errors``.
+    """
+    records = []
+    for conversation in conversations:
+        if skip_errors and conversation.ended_by == "error":
+            continue
+        max_turns = conversation_max_turns(conversation)
+        last = len(conversation.turns) - 1
+        for index, turn in enumerate(conversation.turns):
+            reasoning = turn_reasoning(turn)
+            if reasoning is None:
+                continue
+            stop = index == last and conversation.ended_by == "user_stop"
+            prompt = student_messages(conversation.instruction, conversation.turns[:index], max_turns, program)
+            records.append({
+                "prompt": prompt,
+                "completion": [{"role": "assistant", "content": format_completion(reasoning, turn.user, stop)}],
+                "conversation_id": conversation.key,
+                "turn_index": index,
+            })
+    return records
+
+
+def read_sources(paths: Sequence[str | Path]) -> list[Conversation]:
+    """The conversations of every file, in order; a missing or malformed file is a one-line error."""
+    from ugst_dspy.files.conversations import read_conversations
+
+    conversations: list[Conversation] = []
+    for path in paths:
+        conversations.extend(read_conversations(path))
+    return conversations
+
+
+def build_sft_dataset(
+    sources: Sequence[str | Path] | Sequence[Conversation],
+    program: Any = None,
+    skip_errors: bool = True,
+) -> Any:
+    """A ``datasets.Dataset`` of SFT records from conversation files (or conversations).
+
+    Refuses, in one line, sources that hold no teacher turn with reasoning.
+    """
+    from datasets import Dataset
+
+    conversations = [c for c in sources if isinstance(c, Conversation)]
+    paths = [p for p in sources if not isinstance(p, Conversation)]
+    conversations += read_sources(paths)
+    records = sft_records(conversations, program, skip_errors)
+    if not records:
+        where = ", ".join(str(p) for p in paths) or f"{len(conversations)} conversations"
+        raise UgstError(
+            f"no SFT data in {where}: no turn carries the teacher's reasoning "
+            "(generate conversations with the reasoning teacher: ugst sft --teacher-runs FILE)"
+        )
+    return Dataset.from_list(records)
+
+
+def generate_teacher_conversations(
+    out: str | Path,
+    config: UGSTConfig,
+    env: str = "tau-retail",
+    goals: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    agent: str = "dspy",
+    agent_steps: int = 5,
+    workers: int = 1,
+    data_dir: str | Path | None = None,
+    progress: Any = None,
+) -> Any:
+    """Run the state-steered reasoning teacher on the goals and append its conversations to ``out``.
+
+    Resumable (goals already in ``out`` are skipped). Returns the runner's :class:`BatchReport`.
+    """
+    from ugst_dspy.engines.spec import ModelPool
+    from ugst_dspy.envs.registry import default_goals_path, environment_class
+    from ugst_dspy.files.conversations import ConversationWriter
+    from ugst_dspy.files.goals import read_goals
+    from ugst_dspy.modules.simulators import ReasoningSimulator
+    from ugst_dspy.runner.batch import run_batch
+    from ugst_dspy.runner.simulate import ConversationRunner, make_agent
+
+    environment_class(env)
+    pool = ModelPool(config)
+    pool.check()
+    items = read_goals(goals or default_goals_path(env, data_dir), limit=limit)
+    teacher = ReasoningSimulator(max_turns=config.max_turns, use_state=True)
+    runner = ConversationRunner(config, env, teacher, make_agent(agent, pool, agent_steps), pool, track=True,
+                                data_dir=Path(data_dir) if data_dir else None, program="reasoning-teacher")
+    with ConversationWriter(out) as writer:
+        return run_batch(items, lambda g: g.id, runner, writer, workers=workers, progress=progress)
+
+
+def build_sft_data(
+    teacher_runs: str | Path,
+    config: UGSTConfig,
+    env: str = "tau-retail",
+    goals: str | Path | None = None,
+    *,
+    program: Any = None,
+    extra: Sequence[str | Path] = (),
+    **run_options: Any,
+) -> Any:
+    """Generate (or finish generating) teacher conversations into ``teacher_runs``, then build the
+    dataset from them and the ``extra`` conversation files."""
+    generate_teacher_conversations(teacher_runs, config, env, goals, **run_options)
+    return build_sft_dataset([*extra, teacher_runs], program=program)
+

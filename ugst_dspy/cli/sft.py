@@ -1,0 +1,108 @@
+"""``ugst sft``: cold-start SFT of a reasoning student on the state-steered teacher's conversations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ugst_dspy.cli.options import (
+    AgentModel,
+    AllModels,
+    ConfigFile,
+    DecomposerModel,
+    Limit,
+    Mode,
+    Seed,
+    SimulatorModel,
+    TrackerModel,
+    Workers,
+    resolve_config,
+)
+from ugst_dspy.errors import UgstError
+
+BASE_HELP = "Model to fine-tune: embedded, a model folder, a LoRA folder or a .gguf file."
+
+
+def sft(
+    data: Annotated[Optional[list[Path]], typer.Argument(help="Conversation files of the reasoning teacher (turns that carry reasoning).", show_default=False)] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: checkpoints, final weights, program, run record.")] = ...,  # type: ignore[assignment]
+    base_model: Annotated[str, typer.Option("--base-model", help=BASE_HELP)] = "embedded",
+    teacher_runs: Annotated[Optional[Path], typer.Option("--teacher-runs", help="First run the state-steered reasoning teacher into this conversation file (resumable; --env, --goals, --limit and the role models apply), then train on it too.")] = None,
+    env: Annotated[str, typer.Option("--env", "-e", help="Environment of the teacher runs.")] = "tau-retail",
+    goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals of the teacher runs (default: the env's test goals).")] = None,
+    turns: Annotated[Optional[int], typer.Option("--turns", "-t", min=1, help="Most turns of a teacher conversation (default 10).")] = None,
+    agent: Annotated[str, typer.Option("--agent", help="Agent of the teacher runs: dspy, endpoint:MODEL@URL or human.")] = "dspy",
+    data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default ../shared/data or $UGST_DATA_DIR).")] = None,
+    program: Annotated[Optional[Path], typer.Option("--program", help="Student program (a saved reasoning simulator) whose prompts to train on; default ReasoningSimulator().")] = None,
+    lora: Annotated[bool, typer.Option("--lora/--full", help="Train a LoRA adapter (peft) or every weight.")] = False,
+    lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 16,
+    lora_alpha: Annotated[int, typer.Option(min=1, help="LoRA alpha.")] = 32,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Examples per optimizer step (paper: 32).")] = 32,
+    grad_accum: Annotated[int, typer.Option("--grad-accum", min=1, help="Micro-batches per step (batch-size must be a multiple).")] = 8,
+    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Learning rate (paper: 1e-6).")] = 1e-6,
+    epochs: Annotated[float, typer.Option("--epochs", min=0.0, help="Passes over the data (paper: 4).")] = 4.0,
+    max_steps: Annotated[int, typer.Option("--max-steps", help="Stop after N optimizer steps (-1: run the epochs).")] = -1,
+    max_length: Annotated[int, typer.Option("--max-length", min=16, help="Longest record in tokens; longer ones are left out.")] = 4096,
+    save_steps: Annotated[int, typer.Option("--save-steps", min=1, help="Checkpoint every N steps.")] = 100,
+    resume: Annotated[bool, typer.Option("--resume/--restart", help="Resume from the last checkpoint in --out.")] = True,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Build the data, report its size and stop.")] = False,
+    limit: Limit = None,
+    workers: Workers = 1,
+    mode: Mode = None,
+    config: ConfigFile = None,
+    model: AllModels = None,
+    decomposer_model: DecomposerModel = None,
+    tracker_model: TrackerModel = None,
+    simulator_model: SimulatorModel = None,
+    agent_model: AgentModel = None,
+    seed: Seed = None,
+) -> None:
+    """Fine-tune a student simulator on reasoning-annotated turns (paper stage 2): the prompt holds the goal,
+    the conversation as the user saw it and the turn budget (no goal state); the completion is the teacher's
+    reasoning in three parts, the reply and the stop flag. Resumable: a rerun continues from --out."""
+    files = list(data or [])
+    if not files and teacher_runs is None:
+        raise UgstError("no SFT data: give teacher conversation files, or --teacher-runs FILE to generate them")
+    for path in files:
+        if not path.is_file():
+            raise UgstError(f"{path}: no such conversation file")
+    if batch_size % grad_accum:
+        raise UgstError(f"--batch-size {batch_size} is not a multiple of --grad-accum {grad_accum}")
+    from ugst_dspy.cli.progress import ProgressReporter
+    from ugst_dspy.optimizers.quiet import quiet_training
+    from ugst_dspy.optimizers.sft import SFTOptions, train_sft
+    from ugst_dspy.optimizers.sft_data import build_sft_dataset, generate_teacher_conversations
+    from ugst_dspy.optimizers.training import load_student_program, resolve_model_dir
+
+    base_dir = resolve_model_dir(base_model)  # a bad spec fails before any teacher run
+    student = load_student_program(program, base_dir)
+    if teacher_runs is not None:
+        settings = resolve_config(
+            config,
+            {"all": model, "decomposer": decomposer_model, "tracker": tracker_model, "simulator": simulator_model,
+             "agent": agent_model},
+            seed=seed, tracker_mode=mode, max_turns=turns,
+        )
+        report = generate_teacher_conversations(
+            teacher_runs, settings, env, goals, limit=limit, agent=agent, workers=workers, data_dir=data_dir,
+            progress=ProgressReporter(f"teacher runs ({env})"),
+        )
+        typer.echo(f"{teacher_runs}: {report.written} teacher conversations, {report.skipped} already there, "
+                   f"{len(report.failed)} failed", err=True)
+        files = [*files, teacher_runs]
+    with quiet_training():
+        dataset = build_sft_dataset(files, program=student)
+        typer.echo(f"ugst sft: {len(dataset)} records from {len(set(dataset['conversation_id']))} conversations",
+                   err=True)
+        if dry_run:
+            return
+        options = SFTOptions(
+            output_dir=str(out), base_model=base_model, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha,
+            batch_size=batch_size, grad_accum=grad_accum, learning_rate=lr, epochs=epochs, max_steps=max_steps,
+            max_length=max_length, save_steps=save_steps, seed=seed or 0, resume=resume,
+        )
+        result = train_sft(dataset, options, student, sources=[str(f) for f in files])
+    typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
+               f"peak memory {result.peak_rss_mb:.0f} MB); export with: ugst export {out} --out DIR", err=True)
