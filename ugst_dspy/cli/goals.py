@@ -35,6 +35,10 @@ def multiwoz(
         Optional[Path],
         typer.Option("--data-dir", help="Folder holding multiwoz/db/ (default: $UGST_DATA_DIR or ../shared/data)."),
     ] = None,
+    phrase_model: Annotated[
+        Optional[str],
+        typer.Option("--phrase-model", help="Model spec of an LM that rewords each template sentence (default: none, templates)."),
+    ] = None,
 ) -> None:
     """MultiWOZ Challenge goals sampled from the MultiWOZ databases (impossible and conditional objectives
     included), and their gold goal states."""
@@ -43,7 +47,24 @@ def multiwoz(
     gold = gold if gold is not None else gold_path_for(out)
     if gold.resolve() == out.resolve():
         raise UgstError(f"--gold must differ from --out ({out})")
-    goals = generate_multiwoz_goals(n, seed, data_dir=data_dir)
+    phrase = None
+    if phrase_model:
+        import dspy
+
+        from ugst_dspy.config import UGSTConfig
+        from ugst_dspy.engines.spec import ModelPool, configure_adapter
+        from ugst_dspy.modules.phrasing import PhraseSentence
+
+        config = UGSTConfig.resolve(None, {"simulator": phrase_model}, seed=seed)
+        phraser = PhraseSentence()
+        phraser.set_lm(ModelPool(config).lm("simulator"))
+        adapter = configure_adapter(config)
+
+        def phrase(text: str) -> str:
+            with dspy.context(adapter=adapter):
+                return phraser.phrase(text)
+
+    goals = generate_multiwoz_goals(n, seed, data_dir=data_dir, phrase=phrase)
     write_generated_goals(goals, out, gold)
     impossible = sum(1 for g in goals if g.impossible)
     conditional = sum(1 for g in goals if g.conditional)

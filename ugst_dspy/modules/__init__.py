@@ -1,6 +1,7 @@
 """UGST as DSPy modules: decomposition, goal-state tracking, the user simulators and the conversation rater."""
 
 from ugst_dspy.modules.decompose import DecomposeGoal
+from ugst_dspy.modules.phrasing import PhraseSentence
 from ugst_dspy.modules.rater import ConversationRater, rate_all
 from ugst_dspy.modules.simulators import (
     SIMULATORS,
@@ -20,6 +21,7 @@ __all__ = [
     "DecomposeGoal",
     "GoalReminderSimulator",
     "GoalStateTracker",
+    "PhraseSentence",
     "PromptSimulator",
     "ReasoningSimulator",
     "StateSteeredSimulator",
