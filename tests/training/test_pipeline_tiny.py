@@ -1,4 +1,4 @@
-"""SFT -> GRPO -> export -> reload -> simulate, on the tiny random model with a scripted judge (CPU, seconds).
+"""optimise -> SFT -> GRPO -> export -> reload -> simulate, on the tiny random model with a scripted judge.
 
 One module-scoped run of the whole chain; the tests below check its parts: weights move in both stages,
 the rewards TRL logged are the UGST reward computed directly, and the exported folder is a simulator that
@@ -55,6 +55,26 @@ def changed(before: dict, after: dict) -> list[str]:
     return [key for key in before if key in after and not torch.equal(before[key], after[key])]
 
 
+def compile_student(conversations, path: Path):
+    """Optimise the stateless reasoning simulator with BootstrapFewShot (scripted simulator and judge) and save it."""
+    from ugst_dspy.optimizers.metric import make_ugst_metric
+    from ugst_dspy.optimizers.optimize import optimize_program
+    from ugst_dspy.optimizers.trainset import build_trainset, split_examples
+    from ugst_dspy.programs.io import build_program, save_program
+
+    def student(call):
+        return {**REASONING, "reply": "I'd like a clicky keyboard with RGB, please.", "stop": False}
+
+    split = split_examples(build_trainset(conversations).examples, train=3, val=1, seed=0)
+    metric = make_ugst_metric(tracker_lm=scripted_lm(judge))
+    program = build_program("simulator", "reasoning")
+    with dspy.context(adapter=dspy.JSONAdapter()):
+        compiled = optimize_program(program, split.train, split.val, metric, optimizer="bootstrap", seed=1,
+                                    metric_threshold=0.0,  # the hash-based judge: keep any trace as a demo
+                                    lm=scripted_lm(student))
+    return compiled, save_program(compiled, path)
+
+
 def scripted_rewards(**options):
     from ugst_dspy.optimizers.rewards import UGSTRewardFunctions
 
@@ -80,21 +100,31 @@ def run(tiny_model_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     conversations = teacher_conversations()
     started = time.perf_counter()
+    compiled, program_path = compile_student(conversations, root / "compiled.json")
     with quiet_training():
-        sft_data = build_sft_dataset(conversations)
+        sft_data = build_sft_dataset(conversations, program=compiled)
         sft = train_sft(sft_data, SFTOptions(output_dir=str(root / "sft"), base_model=str(tiny_model_dir),
                                              batch_size=2, grad_accum=1, max_steps=2, learning_rate=1e-3))
         # a random model never writes the JSON layout: score its whole text as the reply, so rewards vary
         rewards = scripted_rewards(on_malformed="score_text")
         policy = load_model(root / "sft")
-        prompts, counts = build_grpo_dataset(conversations, policy[1])
+        prompts, counts = build_grpo_dataset(conversations, policy[1], program=compiled)
         grpo = train_grpo(prompts, rewards, GRPOOptions(
             output_dir=str(root / "grpo"), base_model=str(root / "sft"), batch_size=1, rollouts=4, max_steps=2,
             max_completion_length=16, learning_rate=1e-3, log_completions=True), model=policy)
-        exported = export_checkpoint(root / "grpo", root / "export")
-    yield SimpleNamespace(root=root, base=tiny_model_dir, sft=sft, grpo=grpo, export=exported, sft_data=sft_data,
+        exported = export_checkpoint(root / "grpo", root / "export", program=program_path)
+    yield SimpleNamespace(compiled=compiled, root=root, base=tiny_model_dir, sft=sft, grpo=grpo, export=exported, sft_data=sft_data,
                           prompts=prompts, counts=counts, rewards=rewards, seconds=time.perf_counter() - started)
     torch.set_num_threads(threads)
+
+
+def test_the_optimised_program_shapes_training_and_is_exported(run):
+    demos = run.compiled.respond.demos
+    assert demos, "bootstrap kept no demo"
+    # the compiled demos are part of every training prompt (DSPy writes them as earlier chat turns)
+    assert any(demos[0]["reply"] in message["content"] for message in run.sft_data[0]["prompt"])
+    exported = json.loads((run.export / "ugst_program.json").read_text())
+    assert exported["respond"]["demos"][0]["reply"] == demos[0]["reply"]
 
 
 def test_sft_then_grpo_then_export_end_to_end(run):
