@@ -20,7 +20,7 @@ import importlib.util
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -225,17 +225,12 @@ def train_grpo(
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
     from ugst_dspy.optimizers.training import (
         ProgressCallback,
-        TrainingResult,
         compact_cpu_logprobs,
-        finish_output,
+        complete_run,
         last_checkpoint,
         load_model,
-        log_summary,
         lora_config,
-        peak_rss_mb,
-        read_record,
         resolve_model_dir,
-        versions,
     )
 
     program = student_program(program)
@@ -272,17 +267,6 @@ def train_grpo(
         "reward": {**rewards.scorer.config.to_json(), "functions": rewards.names,
                    "on_malformed": rewards.on_malformed, "tracker_calls": rewards.tracker_calls,
                    "malformed": rewards.malformed},
-        "options": asdict(options),
-        "global_step": trainer.state.global_step,
-        "resumed_from": str(resume) if resume else None,
-        "seconds": round(seconds, 3),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "versions": versions(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "log_summary": log_summary(trainer.state.log_history),
-        "previous": read_record(base),
     }
-    finish_output(trainer, tokenizer, output_dir, program, record)
-    return TrainingResult(output_dir=output_dir, global_step=trainer.state.global_step, seconds=seconds,
-                          step_seconds=progress.step_seconds, peak_rss_mb=peak_rss_mb(),
-                          log_history=list(trainer.state.log_history), record=record)
+    return complete_run(trainer, tokenizer, output_dir, program, record, options=options, resume=resume,
+                        base=base, seconds=seconds, step_seconds=progress.step_seconds)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,17 +100,12 @@ def train_sft(
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
     from ugst_dspy.optimizers.training import (
         ProgressCallback,
-        TrainingResult,
         compact_cpu_logprobs,
-        finish_output,
+        complete_run,
         last_checkpoint,
         load_model,
-        log_summary,
         lora_config,
-        peak_rss_mb,
-        read_record,
         resolve_model_dir,
-        versions,
     )
 
     program = student_program(program) if layout is None else None
@@ -147,18 +142,7 @@ def train_sft(
         "data": list(sources),
         "examples": len(data),
         "left_out_too_long": too_long,
-        "options": asdict(options),
-        "global_step": trainer.state.global_step,
         "epochs_done": trainer.state.epoch,
-        "resumed_from": str(resume) if resume else None,
-        "seconds": round(seconds, 3),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "versions": versions(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "log_summary": log_summary(trainer.state.log_history),
-        "previous": read_record(base),
     }
-    finish_output(trainer, tokenizer, output_dir, program, record)
-    return TrainingResult(output_dir=output_dir, global_step=trainer.state.global_step, seconds=seconds,
-                          step_seconds=progress.step_seconds, peak_rss_mb=peak_rss_mb(),
-                          log_history=list(trainer.state.log_history), record=record)
+    return complete_run(trainer, tokenizer, output_dir, program, record, options=options, resume=resume,
+                        base=base, seconds=seconds, step_seconds=progress.step_seconds)

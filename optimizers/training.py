@@ -319,6 +319,41 @@ def load_student_program(path: str | Path | None, model_dir: Path | None = None)
     return student_program(None)
 
 
+def complete_run(
+    trainer: Any,
+    tokenizer: Any,
+    output_dir: Path,
+    program: Any,
+    record: dict[str, Any],
+    *,
+    options: Any,
+    resume: Any,
+    base: Any,
+    seconds: float,
+    step_seconds: list[float],
+) -> TrainingResult:
+    """Add what every stage records (options, steps, timing, versions, logs, the previous stage's record),
+    write the outputs with :func:`finish_output` and return the result."""
+    from dataclasses import asdict
+
+    record = {
+        **record,
+        "options": asdict(options),
+        "global_step": trainer.state.global_step,
+        "resumed_from": str(resume) if resume else None,
+        "seconds": round(seconds, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "versions": versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "log_summary": log_summary(trainer.state.log_history),
+        "previous": read_record(base),
+    }
+    finish_output(trainer, tokenizer, output_dir, program, record)
+    return TrainingResult(output_dir=output_dir, global_step=trainer.state.global_step, seconds=seconds,
+                          step_seconds=step_seconds, peak_rss_mb=peak_rss_mb(),
+                          log_history=list(trainer.state.log_history), record=record)
+
+
 def finish_output(trainer: Any, tokenizer: Any, output_dir: Path, program: Any, record: dict[str, Any]) -> None:
     """Write the final weights, tokenizer, trainer state, student program (unless ``None``) and run record."""
     from ugst_dspy.programs.io import save_program
