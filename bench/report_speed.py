@@ -145,7 +145,7 @@ def browser_times(html: Path) -> dict[str, float]:
     return {"load": load, "expand": expand, "chips": chips, "filter": filtered, "heap_mb": heap}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--conversations", type=int, default=1000)
     parser.add_argument("--turns", type=int, default=10)
@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Keep the generated files in this folder.")
     parser.add_argument("--browser", action="store_true", help="Also time the report in headless Chromium.")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    options = parser.parse_args()
+    options = parser.parse_args(argv)
     if options.child:
         child(options.child[0], options.child[1:])
         return
