@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,18 +218,16 @@ def train_grpo(
     ``(model, tokenizer)`` of ``options.base_model`` (else loaded here). Returns a
     :class:`~ugst_dspy.optimizers.training.TrainingResult`.
     """
-    from transformers import PrinterCallback
     from trl import GRPOTrainer
 
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
     from ugst_dspy.optimizers.training import (
         ProgressCallback,
-        compact_cpu_logprobs,
         complete_run,
-        last_checkpoint,
         load_model,
         lora_config,
         resolve_model_dir,
+        train_with_resume,
     )
 
     program = student_program(program)
@@ -250,12 +247,7 @@ def train_grpo(
         peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
         callbacks=[progress, *callbacks],
     )
-    trainer.remove_callback(PrinterCallback)
-    resume = last_checkpoint(output_dir) if options.resume else None
-    started = time.perf_counter()
-    with compact_cpu_logprobs():
-        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    seconds = time.perf_counter() - started
+    resume, seconds = train_with_resume(trainer, output_dir, options.resume)
     record = {
         "stage": "grpo",
         "layout": LAYOUT,

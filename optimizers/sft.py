@@ -9,7 +9,6 @@ model to stop mid-JSON. A rerun with the same ``output_dir`` resumes from its la
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,18 +93,16 @@ def train_sft(
     another data layout than the student's (e.g. DSPy finetuning data): then no program is saved.
     Returns a :class:`~ugst_dspy.optimizers.training.TrainingResult`.
     """
-    from transformers import PrinterCallback
     from trl import SFTTrainer
 
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
     from ugst_dspy.optimizers.training import (
         ProgressCallback,
-        compact_cpu_logprobs,
         complete_run,
-        last_checkpoint,
         load_model,
         lora_config,
         resolve_model_dir,
+        train_with_resume,
     )
 
     program = student_program(program) if layout is None else None
@@ -127,12 +124,7 @@ def train_sft(
         peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
         callbacks=[progress, *callbacks],
     )
-    trainer.remove_callback(PrinterCallback)
-    resume = last_checkpoint(output_dir) if options.resume else None
-    started = time.perf_counter()
-    with compact_cpu_logprobs():
-        trainer.train(resume_from_checkpoint=str(resume) if resume else None)
-    seconds = time.perf_counter() - started
+    resume, seconds = train_with_resume(trainer, output_dir, options.resume)
     record = {
         "stage": "sft",
         "layout": layout or LAYOUT,

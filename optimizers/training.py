@@ -319,6 +319,19 @@ def load_student_program(path: str | Path | None, model_dir: Path | None = None)
     return student_program(None)
 
 
+def train_with_resume(trainer: Any, output_dir: Path, resume: bool) -> tuple[Path | None, float]:
+    """Train (from the last checkpoint in ``output_dir`` when ``resume`` and one exists) with TRL's compact
+    CPU log-probs and without its printer callback; returns ``(checkpoint resumed from, seconds)``."""
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    checkpoint = last_checkpoint(output_dir) if resume else None
+    started = time.perf_counter()
+    with compact_cpu_logprobs():
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    return checkpoint, time.perf_counter() - started
+
+
 def complete_run(
     trainer: Any,
     tokenizer: Any,
