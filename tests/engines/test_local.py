@@ -220,3 +220,81 @@ def test_unique_names_and_saved_state(tiny_model_dir: Path, tmp_path: Path) -> N
     assert state["engine"]["state"]["path"] == str(tiny_model_dir)
     loaded = dspy.LM.load_state(state, allow_custom_lm_class=True)
     assert isinstance(loaded.engine, TransformersEngine) and loaded.engine.name == name and loaded.model == lm.model
+
+
+def _concurrently(engine: TransformersEngine, requests: list[Request]) -> list[Any]:
+    """Queue every request while the model is busy (its lock held), then let them run."""
+    results: list[Any] = [None] * len(requests)
+
+    def call(i: int) -> None:
+        results[i] = engine.complete(requests[i])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(requests))]
+    with engine._lock:
+        for thread in threads:
+            thread.start()
+        while len(engine._batcher._waiting) < len(requests):
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_greedy_calls_run_as_one_batch(engine: RecordingEngine, one_torch_thread: None) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"status": {"enum": ["COMPLETE", "INCOMPLETE"]}, "reason": {"type": "string"}},
+        "required": ["status", "reason"],
+    }
+    fmt = {"type": "json_schema", "schema": schema}
+    prompts = [f"conversation {'x ' * (3 * i)}" for i in range(5)]  # different lengths: padded batch
+    alone = [engine.complete(_request(p, max_tokens=60, response_format=fmt)) for p in prompts]
+    plain_alone = engine.complete(_request(prompts[0], max_tokens=6))
+    before = engine.batch_stats.batches
+    engine.usage.reset()
+    together = _concurrently(
+        engine,
+        [_request(p, max_tokens=60, response_format=fmt) for p in prompts]
+        + [_request(prompts[0], max_tokens=6), _request(prompts[1], max_tokens=6, temperature=1.0, seed=1)],
+    )
+    # five constrained calls in one batch, the plain greedy call alone (another key), the sampled one alone
+    assert engine.batch_stats.batches - before == 3 and engine.batch_stats.largest == 5
+    for one, batched in zip(alone, together):
+        assert batched.message.parts[0].text == one.message.parts[0].text
+        Draft202012Validator(schema).validate(json.loads(batched.message.parts[0].text))
+        assert (batched.usage.input_tokens, batched.usage.output_tokens) == (one.usage.input_tokens, one.usage.output_tokens)
+        assert batched.finish_reason == one.finish_reason
+    assert together[5].message.parts[0].text == plain_alone.message.parts[0].text
+    usage = engine.usage.reset()
+    assert usage["calls"] == 7
+    assert usage["prompt_tokens"] == sum(r.usage.input_tokens for r in together)
+
+
+def test_batching_can_be_turned_off_and_errors_reach_every_caller(tiny_model_dir: Path) -> None:
+    from ugst_dspy.engines.batching import MicroBatcher
+
+    with pytest.raises(ValueError, match="max_batch_size"):
+        TransformersEngine(tiny_model_dir, max_batch_size=0)
+    lock = threading.Lock()
+
+    def fail(payloads: Any) -> list[Any]:
+        raise RuntimeError(f"boom {len(payloads)}")
+
+    batcher: MicroBatcher[int] = MicroBatcher(fail, lock, max_batch_size=4)
+    errors: list[str] = []
+
+    def call(i: int) -> None:
+        try:
+            batcher.submit(i, "same")
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
+    with lock:
+        for thread in threads:
+            thread.start()
+        while len(batcher._waiting) < 3:
+            threading.Event().wait(0.01)
+    for thread in threads:
+        thread.join()
+    assert errors == ["boom 3"] * 3 and batcher.stats.batches == 1

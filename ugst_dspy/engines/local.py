@@ -8,8 +8,10 @@ DSPy 3.4 talks to a custom engine with canonical lm15 objects: ``complete(Reques
 (or a random one) answers with parseable JSON.
 
 Nothing is loaded when an engine is built: the model, the tokenizer and each schema's Outlines generator
-load on first use. One lock serialises every use of the model, since Outlines' logits processors are
-stateful and DSPy runs predictors in threads (``dspy.Parallel``, ``module.batch``).
+load on first use. One lock guards the model, since Outlines' logits processors are stateful and DSPy
+runs predictors in threads (``dspy.Parallel``, ``module.batch``, the runner's workers): calls that arrive
+while the model is busy wait, and the compatible ones among them (greedy, same schema, token budget and
+stop strings) then run as one left-padded batch (:mod:`ugst_dspy.engines.batching`).
 
     from ugst_dspy.engines import embedded_model_dir, local_lm
     lm = local_lm(embedded_model_dir())
@@ -27,11 +29,13 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ugst_dspy.engines.batching import BatchStats, MicroBatcher
 from ugst_dspy.engines.chat import request_chat
 from ugst_dspy.engines.decoding import StopOnText, TokenCounter, cut_at_stop, derive_seed
 from ugst_dspy.engines.embedded import is_model_dir
@@ -48,6 +52,7 @@ DEFAULT_MAX_STRING = 300
 DEFAULT_MAX_ITEMS = 8
 DEFAULT_MAX_DIGITS = 9
 DEFAULT_MAX_NEW_TOKENS = 512
+DEFAULT_MAX_BATCH = 8
 WHITESPACE = r"[ ]?"
 
 
@@ -89,7 +94,9 @@ class TransformersEngine:
     :func:`bound_schema`) and one Outlines generator is kept per bounded schema (the ``cached_schemas``
     most recent). A ``stop`` applies to unconstrained output only. ``device`` defaults to CUDA when
     available; ``compile_mask`` (default: only on CUDA) lets outlines-core ``torch.compile`` its mask
-    kernel.
+    kernel. Concurrent greedy calls that share a schema, ``max_tokens`` and stop strings run as one batch of
+    at most ``max_batch_size`` (1 turns batching off); a batch's wall time is split evenly over its calls in
+    ``usage``. Sampled calls always run alone, each with its own seed.
     """
 
     supports_response_schema = True
@@ -111,6 +118,7 @@ class TransformersEngine:
         cached_schemas: int = 16,
         device: str | None = None,
         compile_mask: bool | None = None,
+        max_batch_size: int = DEFAULT_MAX_BATCH,
     ) -> None:
         if isinstance(model, (str, os.PathLike)):
             if tokenizer is not None:
@@ -136,9 +144,11 @@ class TransformersEngine:
         self.cached_schemas = cached_schemas
         self.device = device
         self.compile_mask = compile_mask
+        self.max_batch_size = max_batch_size
         self.usage = UsageMeter()
         self.generators_built = 0
         self._lock = threading.Lock()
+        self._batcher: MicroBatcher[_Call] = MicroBatcher(self._run_calls, self._lock, max_batch_size)
         self._outlines_model: Any = None
         self._plain: Any = None
         self._generators: OrderedDict[str, Any] = OrderedDict()
@@ -152,43 +162,28 @@ class TransformersEngine:
     # -- DSPy engine contract ----------------------------------------------------------------------
 
     def complete(self, request: Request) -> Response:
-        """Answer one canonical request (one candidate)."""
+        """Answer one canonical request (one candidate), batched with concurrent compatible requests."""
         from dspy.clients.engines.base import validate_request
         from dspy.lm15 import Message, Response, TextPart, Usage
 
         validate_request(request)
-        chat = request_chat(request)
         config = request.config
         schema = self._response_schema(config.response_format)
-        max_new = config.max_tokens or self.max_new_tokens
-        stops = tuple(config.stop) if schema is None else ()
-        counter = TokenCounter()
-        with self._lock:
-            self._load_locked()
-            generator = self._generator_locked(schema)
-            options = self._sampling_locked(config)
-            seed = options.pop("seed", None)
-            if stops:
-                from transformers import StoppingCriteriaList
-
-                stopper = StopOnText(self._hf_tokenizer, stops, counter)
-                options["stopping_criteria"] = StoppingCriteriaList([stopper])
-            started = time.perf_counter()
-            with self._seeded(seed), self._mask_stance():
-                text = generator(_chat_input(chat), max_new_tokens=max_new, streamer=counter, **options)
-            seconds = time.perf_counter() - started
-            eos = self._eos_ids
-        text = cut_at_stop(text, stops)
-        prompt_tokens = counter.prompt_tokens or 0
-        completion_tokens = counter.completion_tokens
-        self.usage.add(prompt_tokens, completion_tokens, seconds)
-        truncated = completion_tokens >= max_new and counter.last_token not in eos
+        call = _Call(
+            chat=request_chat(request),
+            schema=schema,
+            max_new=config.max_tokens or self.max_new_tokens,
+            stops=tuple(config.stop) if schema is None and config.stop else (),
+            config=config,
+        )
+        done: _Done = self._batcher.submit(call, call.batch_key())
+        self.usage.add(done.prompt_tokens, done.completion_tokens, done.seconds)
         return Response(
             id=None,
             model=request.model,
-            message=Message.assistant([TextPart(text)]),
-            finish_reason="length" if truncated else "stop",
-            usage=Usage(input_tokens=prompt_tokens, output_tokens=completion_tokens),
+            message=Message.assistant([TextPart(done.text)]),
+            finish_reason="length" if done.truncated else "stop",
+            usage=Usage(input_tokens=done.prompt_tokens, output_tokens=done.completion_tokens),
         )
 
     def stream(self, request: Request) -> Iterator[Any]:
@@ -219,6 +214,7 @@ class TransformersEngine:
             "max_string_length": self.max_string_length,
             "max_items": self.max_items,
             "max_digits": self.max_digits,
+            "max_batch_size": self.max_batch_size,
         }
 
     @classmethod
@@ -238,6 +234,11 @@ class TransformersEngine:
         return bound_schema(schema, self.max_string_length, self.max_items, self.max_digits)
 
     @property
+    def batch_stats(self) -> BatchStats:
+        """How concurrent calls were grouped into batches so far."""
+        return self._batcher.stats
+
+    @property
     def cached_schema_count(self) -> int:
         """How many constrained generators are cached (one per distinct bounded schema)."""
         return len(self._generators)
@@ -255,6 +256,36 @@ class TransformersEngine:
         return self._hf_tokenizer
 
     # -- internals (called with the lock held) -----------------------------------------------------
+
+    def _run_calls(self, calls: Sequence[_Call]) -> list[_Done]:
+        """Generate for calls that share a batch key (or one call alone) in one ``generate``."""
+        first = calls[0]
+        self._load_locked()
+        generator = self._generator_locked(first.schema)
+        options = self._sampling_locked(first.config)
+        seed = options.pop("seed", None)
+        counter = TokenCounter(len(calls), self._hf_tokenizer.pad_token_id, self._eos_ids)
+        if first.stops:
+            from transformers import StoppingCriteriaList
+
+            options["stopping_criteria"] = StoppingCriteriaList([StopOnText(self._hf_tokenizer, first.stops, counter)])
+        started = time.perf_counter()
+        with self._seeded(seed), self._mask_stance():
+            texts = generator.batch(
+                [_chat_input(call.chat) for call in calls], max_new_tokens=first.max_new, streamer=counter, **options
+            )
+        seconds = (time.perf_counter() - started) / len(calls)
+        return [
+            _Done(
+                text=cut_at_stop(text, first.stops),
+                prompt_tokens=counter.prompt_tokens[row],
+                completion_tokens=counter.completion_tokens[row],
+                seconds=seconds,
+                truncated=counter.completion_tokens[row] >= first.max_new
+                and counter.last_token[row] not in self._eos_ids,
+            )
+            for row, text in enumerate(texts)
+        ]
 
     def _load_locked(self) -> None:
         if self._outlines_model is not None:
@@ -361,6 +392,34 @@ class TransformersEngine:
         )
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One request as the engine runs it."""
+
+    chat: list[dict[str, str]]
+    schema: dict[str, Any] | None
+    max_new: int
+    stops: tuple[str, ...]
+    config: Any
+
+    def batch_key(self) -> Hashable | None:
+        """Greedy calls with the same schema, token budget and stop strings batch together; sampled calls
+        run alone, so each keeps its own seed (and stays reproducible)."""
+        if self.config.temperature:
+            return None
+        schema = canonical_json(self.schema) if self.schema is not None else None
+        return (schema, self.max_new, self.stops)
+
+
+@dataclass(frozen=True)
+class _Done:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    truncated: bool
+
+
 def _chat_input(chat: list[dict[str, str]]) -> Any:
     from outlines.inputs import Chat
 
@@ -378,6 +437,7 @@ def local_lm(
     max_items: int = DEFAULT_MAX_ITEMS,
     max_digits: int | None = DEFAULT_MAX_DIGITS,
     device: str | None = None,
+    max_batch_size: int = DEFAULT_MAX_BATCH,
     **lm_kwargs: Any,
 ) -> dspy.LM:
     """A ``dspy.LM("local/<name>", engine=TransformersEngine(...))`` over a checkpoint folder or model.
@@ -406,6 +466,7 @@ def local_lm(
             max_items=max_items,
             max_digits=max_digits,
             device=device,
+            max_batch_size=max_batch_size,
         )
     lm_kwargs.setdefault("cache", False)
     lm_kwargs.setdefault("num_retries", 0)
