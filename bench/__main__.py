@@ -1,26 +1,49 @@
-"""``python -m bench``: every benchmark that is written so far, one after the other, each printing its table.
+"""``python -m bench``: every benchmark, one after the other, each printing its table and writing its JSON
+under bench/results/; the total time is printed at the end (budget: 30 minutes on the 2-core machine).
 
-Not yet here (see bench/README.md): simulation throughput against a raw vLLM server, training steps, the
-main job.
+    python -m bench                 # everything
+    python -m bench --skip vllm     # without the steps whose title contains "vllm"
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
-from bench import constrained, report_speed, tracking_cost
+from bench import batching, constrained, main_job, report_speed, tracking_cost, training, vllm_serving
 
 STEPS = [
     ("tracking cost (tiny judge, 20 conversations)", lambda: tracking_cost.main([])),
     ("tracking agreement (embedded judge, 2 conversations, 4 turns)",
      lambda: tracking_cost.main(["--judge", "embedded", "--limit", "2", "--turns", "4"])),
     ("constrained decoding", lambda: constrained.main([])),
+    ("local engine batching (embedded)", lambda: batching.main([])),
+    ("vllm server: prefix-cache prefill and simulation throughput", lambda: vllm_serving.main([])),
+    ("training steps (tiny and embedded)", lambda: training.main([])),
+    ("main job", lambda: main_job.main([])),
     ("evaluate and report on 1,000 conversations", lambda: report_speed.main([])),
 ]
 
-if __name__ == "__main__":
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip", action="append", default=[], help="skip steps whose title contains this")
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    timings = []
     for title, step in STEPS:
+        if any(word in title for word in args.skip):
+            continue
         started = time.perf_counter()
         print(f"\n## {title}", flush=True)
         step()
-        print(f"({time.perf_counter() - started:.0f} s)", flush=True)
+        timings.append((title, time.perf_counter() - started))
+        print(f"({timings[-1][1]:.0f} s)", flush=True)
+    print("\n## time per step")
+    for title, seconds in timings:
+        print(f"  {seconds:6.0f} s  {title}")
+    print(f"  {time.perf_counter() - began:6.0f} s  in all (budget: 1,800 s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import resource
+import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -60,3 +61,9 @@ def save(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({**machine(), **data}, indent=2) + "\n")
     return path
+
+
+def ugst_command() -> list[str]:
+    """The installed ``ugst`` command beside this Python (else the CLI through this Python)."""
+    script = Path(sys.executable).parent / "ugst"
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from ugst_dspy.cli.app import run; run()"]
