@@ -14,12 +14,12 @@ from bench import batching, constrained, main_job, report_speed, tracking_cost, 
 
 STEPS = [
     ("tracking cost (tiny judge, 20 conversations)", lambda: tracking_cost.main([])),
-    ("tracking agreement (embedded judge, 2 conversations, 4 turns)",
-     lambda: tracking_cost.main(["--judge", "embedded", "--limit", "2", "--turns", "4"])),
-    ("constrained decoding", lambda: constrained.main([])),
+    ("tracking agreement (embedded judge, 2 conversations, 3 turns)",
+     lambda: tracking_cost.main(["--judge", "embedded", "--limit", "2", "--turns", "3"])),
+    ("constrained decoding", lambda: constrained.main(["--embedded", "24"])),
     ("local engine batching (embedded)", lambda: batching.main([])),
-    ("vllm server: prefix-cache prefill and simulation throughput", lambda: vllm_serving.main([])),
-    ("training steps (tiny and embedded)", lambda: training.main([])),
+    ("vllm server: prefix-cache prefill and simulation throughput", lambda: vllm_serving.main(["--track", "2"])),
+    ("training steps (tiny and embedded)", lambda: training.main(["--steps", "3"])),
     ("main job", lambda: main_job.main([])),
     ("evaluate and report on 1,000 conversations", lambda: report_speed.main([])),
 ]
