@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -222,21 +223,26 @@ def test_unique_names_and_saved_state(tiny_model_dir: Path, tmp_path: Path) -> N
     assert isinstance(loaded.engine, TransformersEngine) and loaded.engine.name == name and loaded.model == lm.model
 
 
-def _concurrently(engine: TransformersEngine, requests: list[Request]) -> list[Any]:
-    """Queue every request while the model is busy (its lock held), then let them run."""
-    results: list[Any] = [None] * len(requests)
-
-    def call(i: int) -> None:
-        results[i] = engine.complete(requests[i])
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(requests))]
-    with engine._lock:
+def _while_busy(lock: threading.Lock, batcher: Any, calls: list[Callable[[], None]]) -> None:
+    """Start every call while the model is busy (``lock`` held), wait until all are queued, then let them run."""
+    threads = [threading.Thread(target=call) for call in calls]
+    with lock:
         for thread in threads:
             thread.start()
-        while len(engine._batcher._waiting) < len(requests):
+        while len(batcher._waiting) < len(calls):
             threading.Event().wait(0.01)
     for thread in threads:
         thread.join()
+
+
+def _concurrently(engine: TransformersEngine, requests: list[Request]) -> list[Any]:
+    """Every request queued while the engine is busy; their responses in order."""
+    results: list[Any] = [None] * len(requests)
+
+    def call(i: int) -> Callable[[], None]:
+        return lambda: results.__setitem__(i, engine.complete(requests[i]))
+
+    _while_busy(engine._lock, engine._batcher, [call(i) for i in range(len(requests))])
     return results
 
 
@@ -283,18 +289,14 @@ def test_batching_can_be_turned_off_and_errors_reach_every_caller(tiny_model_dir
     batcher: MicroBatcher[int] = MicroBatcher(fail, lock, max_batch_size=4)
     errors: list[str] = []
 
-    def call(i: int) -> None:
-        try:
-            batcher.submit(i, "same")
-        except RuntimeError as error:
-            errors.append(str(error))
+    def call(i: int) -> Callable[[], None]:
+        def submit() -> None:
+            try:
+                batcher.submit(i, "same")
+            except RuntimeError as error:
+                errors.append(str(error))
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(3)]
-    with lock:
-        for thread in threads:
-            thread.start()
-        while len(batcher._waiting) < 3:
-            threading.Event().wait(0.01)
-    for thread in threads:
-        thread.join()
+        return submit
+
+    _while_busy(lock, batcher, [call(i) for i in range(3)])
     assert errors == ["boom 3"] * 3 and batcher.stats.batches == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 P = TypeVar("P")
@@ -33,13 +33,11 @@ class BatchStats:
     jobs: int = 0
     batches: int = 0
     largest: int = 0
-    sizes: dict[int, int] = field(default_factory=dict)
 
     def add(self, size: int) -> None:
         self.jobs += size
         self.batches += 1
         self.largest = max(self.largest, size)
-        self.sizes[size] = self.sizes.get(size, 0) + 1
 
 
 class MicroBatcher(Generic[P]):

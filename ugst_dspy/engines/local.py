@@ -144,7 +144,6 @@ class TransformersEngine:
         self.cached_schemas = cached_schemas
         self.device = device
         self.compile_mask = compile_mask
-        self.max_batch_size = max_batch_size
         self.usage = UsageMeter()
         self.generators_built = 0
         self._lock = threading.Lock()
@@ -172,6 +171,7 @@ class TransformersEngine:
         call = _Call(
             chat=request_chat(request),
             schema=schema,
+            schema_key=canonical_json(schema) if schema is not None else None,
             max_new=config.max_tokens or self.max_new_tokens,
             stops=tuple(config.stop) if schema is None and config.stop else (),
             config=config,
@@ -234,6 +234,11 @@ class TransformersEngine:
         return bound_schema(schema, self.max_string_length, self.max_items, self.max_digits)
 
     @property
+    def max_batch_size(self) -> int:
+        """The most calls run as one batch (1: batching off)."""
+        return self._batcher.max_batch_size
+
+    @property
     def batch_stats(self) -> BatchStats:
         """How concurrent calls were grouped into batches so far."""
         return self._batcher.stats
@@ -261,7 +266,7 @@ class TransformersEngine:
         """Generate for calls that share a batch key (or one call alone) in one ``generate``."""
         first = calls[0]
         self._load_locked()
-        generator = self._generator_locked(first.schema)
+        generator = self._generator_locked(first.schema, first.schema_key)
         options = self._sampling_locked(first.config)
         seed = options.pop("seed", None)
         counter = TokenCounter(len(calls), self._hf_tokenizer.pad_token_id, self._eos_ids)
@@ -308,14 +313,14 @@ class TransformersEngine:
         ids = [ids] if isinstance(ids, int) else list(ids or [])
         self._eos_ids = frozenset([*ids, self._hf_tokenizer.eos_token_id])
 
-    def _generator_locked(self, schema: dict[str, Any] | None) -> Any:
+    def _generator_locked(self, schema: dict[str, Any] | None, key: str | None) -> Any:
+        """The generator of ``schema`` (``key`` is its :func:`canonical_json`), or the plain one."""
         import outlines
 
-        if schema is None:
+        if schema is None or key is None:
             if self._plain is None:
                 self._plain = outlines.Generator(self._outlines_model)
             return self._plain
-        key = canonical_json(schema)
         generator = self._generators.get(key)
         if generator is not None:
             self._generators.move_to_end(key)
@@ -398,6 +403,7 @@ class _Call:
 
     chat: list[dict[str, str]]
     schema: dict[str, Any] | None
+    schema_key: str | None  # canonical_json(schema): the generator cache's key and part of the batch key
     max_new: int
     stops: tuple[str, ...]
     config: Any
@@ -407,8 +413,7 @@ class _Call:
         run alone, so each keeps its own seed (and stays reproducible)."""
         if self.config.temperature:
             return None
-        schema = canonical_json(self.schema) if self.schema is not None else None
-        return (schema, self.max_new, self.stops)
+        return (self.schema_key, self.max_new, self.stops)
 
 
 @dataclass(frozen=True)
