@@ -18,7 +18,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +25,6 @@ from bench.common import FIXTURES, save, table, tiny_model
 
 REASONING = {"progress": "I gave my name and zip code.", "remaining": "Ask for the exchange of the keyboard.",
              "alignment": "Stay detail-oriented and address everything in one go."}
-VERDICTS = {"user_profile": ("ALIGNED", "MISALIGNED"), "user_policy": ("ALIGNED", "MISALIGNED"),
-            "task_objective": ("COMPLETE", "INCOMPLETE"), "requirement": ("ATTEMPTED", "INCOMPLETE"),
-            "preference": ("ALIGNED", "MISALIGNED")}
-
-
-def judge(call: Any) -> dict[str, Any]:
-    """A scripted batched tracker: each open sub-component's verdict is a bit of the reply's checksum
-    (kept to what the rules allow next), so different rollouts get different rewards."""
-    bits = zlib.crc32((call.field("conversation") or "").rsplit("User:", 1)[-1].encode())
-    verdicts = []
-    for line in (call.field("open_sub_components") or "").splitlines():
-        key, category, now, allowed = [part.strip() for part in line.split("|")][:4]
-        status = VERDICTS[category][(bits >> list(VERDICTS).index(category)) & 1]
-        verdicts.append({"id": key, "reason": "scripted",
-                         "status": status if status in allowed else now.split()[-1]})
-    return {"verdicts": verdicts}
-
-
 def teacher_conversations(limit: int) -> list[Any]:
     from ugst_dspy import read_conversations
 
@@ -58,7 +39,7 @@ def teacher_conversations(limit: int) -> list[Any]:
 def run_one(model: str, stage: str, steps: int) -> dict[str, Any]:
     """One training run in this process; returns its step times and peak memory."""
     from ugst_dspy.engines.embedded import embedded_model_dir
-    from ugst_dspy.engines.scripted import scripted_lm
+    from ugst_dspy.engines.scripted import checksum_judge, scripted_lm
     from ugst_dspy.modules.tracker import GoalStateTracker
     from ugst_dspy.optimizers.grpo import GRPOOptions, build_grpo_dataset, train_grpo
     from ugst_dspy.optimizers.quiet import quiet_training
@@ -79,7 +60,7 @@ def run_one(model: str, stage: str, steps: int) -> dict[str, Any]:
             policy = load_model(folder)
             prompts, _ = build_grpo_dataset(conversations, policy[1], token_budget=1536)
             tracker = GoalStateTracker()
-            tracker.set_lm(scripted_lm(judge))
+            tracker.set_lm(scripted_lm(checksum_judge))
             rewards = UGSTRewardFunctions(ResponseScorer(tracker), on_malformed="score_text")
             result = train_grpo(prompts, rewards, GRPOOptions(
                 output_dir=out, base_model=folder, batch_size=1, rollouts=4, max_steps=steps,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import zlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,3 +122,36 @@ def load_responder(target: str) -> Responder:
     if not callable(function):
         raise UgstError(f"scripted model {target!r}: {module_name} has no function {function_name!r}")
     return function
+
+
+CHECKSUM_VERDICTS = {
+    "user_profile": ("ALIGNED", "MISALIGNED"),
+    "user_policy": ("ALIGNED", "MISALIGNED"),
+    "task_objective": ("COMPLETE", "INCOMPLETE"),
+    "requirement": ("ATTEMPTED", "INCOMPLETE"),
+    "preference": ("ALIGNED", "MISALIGNED"),
+}
+
+
+def latest_user_message(conversation: str) -> str:
+    """The last ``User:`` message of a judge transcript."""
+    return conversation.rsplit("User:", 1)[-1].split("\nAgent", 1)[0].strip()
+
+
+def checksum_judge(call: ScriptedCall) -> dict[str, Any]:
+    """A scripted batched tracker (``scripted:ugst_dspy.engines.scripted:checksum_judge``).
+
+    The verdict of every open sub-component is a bit of a checksum of the latest user message (kept to what
+    the rules allow next), so different replies get different rewards (GRPO needs the spread) and the same
+    message always gets the same verdicts. For tests and benchmarks of training without a real judge.
+    """
+    bits = zlib.crc32(latest_user_message(call.field("conversation") or "").encode())
+    verdicts = []
+    for line in (call.field("open_sub_components") or "").splitlines():
+        key, category = [part.strip() for part in line.split("|")][:2]
+        shift = list(CHECKSUM_VERDICTS).index(category)
+        status = CHECKSUM_VERDICTS[category][(bits >> shift) & 1]
+        if status not in line.split("|")[3]:  # keep to what the rules allow next
+            status = line.split("|")[2].split()[-1]
+        verdicts.append({"id": key, "reason": "scripted", "status": status})
+    return {"verdicts": verdicts}
