@@ -1,9 +1,10 @@
 """Scripted models for the training tests: a judge whose verdicts vary with the reply, and a teacher world.
 
 ``judge`` plays the batched tracker (the library's ``checksum_judge``): the verdict of every open
-sub-component follows bits of a checksum of the latest user message, so random completions of a random model get different rewards (GRPO needs the
-spread) and the same message always gets the same verdicts. ``respond`` is ``scripted_world`` (every role
-of a τ-retail conversation) with the reasoning fields the reasoning simulators ask for.
+sub-component follows bits of a checksum of the latest user message, so random completions of a random
+model get different rewards (GRPO needs the spread) and the same message always gets the same verdicts.
+``respond`` is ``scripted_world`` (every role of a τ-retail conversation) with the reasoning fields the
+reasoning simulators ask for.
 """
 
 from __future__ import annotations
