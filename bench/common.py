@@ -6,8 +6,10 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
+import subprocess
 import sys
+import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -40,10 +42,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def table(header: list[str], rows: list[list[Any]]) -> str:
     """A Markdown table (also readable in a terminal)."""
     def cell(value: Any) -> str:
@@ -67,3 +65,22 @@ def ugst_command() -> list[str]:
     """The installed ``ugst`` command beside this Python (else the CLI through this Python)."""
     script = Path(sys.executable).parent / "ugst"
     return [str(script)] if script.exists() else [sys.executable, "-c", "from ugst_dspy.cli.app import run; run()"]
+
+
+def simulate(args: list[str], *, quiet: bool = False) -> tuple[float, int, float]:
+    """Run ``ugst simulate ARGS`` as a user runs it, into a fresh output file.
+
+    Returns wall seconds, conversations written and the command's peak resident memory in MB (its own
+    resource usage from ``wait4``, so children of earlier benchmarks do not count). Progress goes to stderr
+    unless ``quiet``; a failing run raises ``CalledProcessError``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "runs.jsonl"
+        command = [*ugst_command(), "simulate", *args, "--out", str(out)]
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            raise subprocess.CalledProcessError(process.returncode, command)
+        return seconds, sum(1 for _ in out.open()), usage.ru_maxrss / 1024

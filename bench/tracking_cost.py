@@ -50,26 +50,39 @@ def track(tracker: GoalStateTracker, conversation: Conversation, turns: int) -> 
     return conversation.model_copy(update={"turns": out_turns}), {**usage.to_json()["tracker"], "seconds": seconds}
 
 
+def tracker_lm(spec: str, max_tokens: int, **engine_options: Any) -> Any:
+    """The tracker role's LM for a model spec, generating at most ``max_tokens`` per call."""
+    config = UGSTConfig.resolve(None, {"tracker": spec}, env={})
+    config.roles["tracker"].max_tokens = max_tokens
+    return ModelPool(config, engine_options=engine_options).lm("tracker")
+
+
+def fixture(limit: int) -> list[Conversation]:
+    """The first ``limit`` conversations of the tracking fixture."""
+    return read_conversations(FIXTURES / "tracking_conversations.jsonl")[:limit]
+
+
+def track_all(lm: Any, options: dict[str, Any], conversations: list[Conversation],
+              turns: int) -> tuple[GoalStateTracker, list[tuple[Conversation, dict[str, Any]]]]:
+    """One tracker with ``options`` on ``lm`` tracks each conversation's first ``turns`` turns in order."""
+    tracker = GoalStateTracker(**options)
+    tracker.set_lm(lm)
+    with dspy.context(adapter=dspy.JSONAdapter()):
+        return tracker, [track(tracker, conversation, turns) for conversation in conversations]
+
+
 def run(judge: str, limit: int, turns: int) -> dict[str, Any]:
     spec = str(tiny_model()) if judge == "tiny" else judge
-    config = UGSTConfig.resolve(None, {"tracker": spec}, env={})
-    config.roles["tracker"].max_tokens = 384
     options = {"max_string_length": 16, "max_items": 4} if judge == "tiny" else {}
-    pool = ModelPool(config, engine_options=options)
-    conversations = read_conversations(FIXTURES / "tracking_conversations.jsonl")[:limit]
+    lm = tracker_lm(spec, 384, **options)
+    conversations = fixture(limit)
     results: dict[str, Any] = {}
     tracked: dict[str, list[Conversation]] = {}
     for name, options_ in MODES.items():
-        tracker = GoalStateTracker(**options_)  # type: ignore[arg-type]
-        tracker.set_lm(pool.lm("tracker"))
-        totals = {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "seconds": 0.0}
-        tracked[name] = []
-        with dspy.context(adapter=dspy.JSONAdapter()):
-            for conversation in conversations:
-                done, used = track(tracker, conversation, turns)
-                tracked[name].append(done)
-                for key in totals:
-                    totals[key] += used[key] or 0
+        _, done = track_all(lm, options_, conversations, turns)
+        tracked[name] = [conversation for conversation, _ in done]
+        totals = {key: sum(used[key] or 0 for _, used in done)
+                  for key in ("calls", "prompt_tokens", "completion_tokens", "seconds")}
         per = {key: value / len(conversations) for key, value in totals.items()}
         results[name] = per
         print(f"  {name}: {per}", flush=True)

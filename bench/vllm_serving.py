@@ -25,21 +25,12 @@ import argparse
 import json
 import random
 import re
-import subprocess
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-import dspy
-
-from bench.common import FIXTURES, save, table, ugst_command
-from bench.tracking_cost import track
-from ugst_dspy import read_conversations
-from ugst_dspy.config import UGSTConfig
-from ugst_dspy.engines.spec import ModelPool
-from ugst_dspy.modules.tracker import GoalStateTracker
+from bench.common import save, simulate, table
+from bench.tracking_cost import fixture, track_all, tracker_lm
 from ugst_dspy.transcript import judge_transcript
 
 TRACKER_MAX_TOKENS = 64  # prefill is the point here; the 135 M judge would fill 384 tokens with junk
@@ -71,24 +62,19 @@ def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(server.model_dir)
-    config = UGSTConfig.resolve(None, {"tracker": f"vllm:{server.model}@{server.base_url}"}, env={})
-    config.roles["tracker"].max_tokens = TRACKER_MAX_TOKENS
-    lm = ModelPool(config).lm("tracker")
-    conversations = read_conversations(FIXTURES / "tracking_conversations.jsonl")[:limit]
+    lm = tracker_lm(f"vllm:{server.model}@{server.base_url}", TRACKER_MAX_TOKENS)
+    conversations = fixture(limit)
     results: dict[str, Any] = {}
     for name, options in TRACK_MODES.items():
-        tracker = GoalStateTracker(**options)  # type: ignore[arg-type]
-        tracker.set_lm(lm)
-        floor = 0
         before = counters(server.url)
-        with dspy.context(adapter=dspy.JSONAdapter()):
-            for conversation in conversations:
-                done, _ = track(tracker, conversation, len(conversation.turns))
-                floor += len(tokenizer(conversation.instruction)["input_ids"])
-                floor += len(tokenizer(judge_transcript(done.turns))["input_ids"])
-                states = [conversation.initial_state] + [turn.state for turn in done.turns[:-1]]
-                floor += STATUS_TOKENS * sum(len(tracker.open_items(state)) for state in states if state)
+        tracker, tracked = track_all(lm, options, conversations, max(len(c.turns) for c in conversations))
         used = delta(before, counters(server.url))
+        floor = 0
+        for done, _ in tracked:
+            floor += len(tokenizer(done.instruction)["input_ids"])
+            floor += len(tokenizer(judge_transcript(done.turns))["input_ids"])
+            states = [done.initial_state] + [turn.state for turn in done.turns[:-1]]
+            floor += STATUS_TOKENS * sum(len(tracker.open_items(state)) for state in states if state)
         computed = used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"]
         results[name] = {
             "requests": used["request_success_total"],
@@ -104,16 +90,10 @@ def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
 
 def measure_throughput(server: Any, goals: int, workers: int, turns: int) -> dict[str, Any]:
     spec = f"vllm:{server.model}@{server.base_url}"
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "runs.jsonl"
-        command = [*ugst_command(), "simulate", "--env", "tau-retail", "--limit", str(goals), "--workers", str(workers),
-                   "--turns", str(turns), "--model", spec, "--out", str(out)]
-        before = counters(server.url)
-        started = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        framework_seconds = time.perf_counter() - started
-        used = delta(before, counters(server.url))
-        conversations = sum(1 for _ in out.open())
+    before = counters(server.url)
+    framework_seconds, conversations, _ = simulate(["--env", "tau-retail", "--limit", str(goals), "--workers",
+                                                    str(workers), "--turns", str(turns), "--model", spec])
+    used = delta(before, counters(server.url))
     requests = int(used["request_success_total"])
     generated = used["generation_tokens_total"]
     computed = used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"]
