@@ -88,11 +88,12 @@ def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
     return {"conversations": len(conversations), "modes": results}
 
 
-def measure_throughput(server: Any, goals: int, workers: int, turns: int) -> dict[str, Any]:
+def measure_throughput(server: Any, goals: int, workers: int, turns: int, agent_steps: int = 5) -> dict[str, Any]:
     spec = f"vllm:{server.model}@{server.base_url}"
     before = counters(server.url)
     framework_seconds, conversations, _ = simulate(["--env", "tau-retail", "--limit", str(goals), "--workers",
-                                                    str(workers), "--turns", str(turns), "--model", spec])
+                                                    str(workers), "--turns", str(turns), "--agent-steps", str(agent_steps),
+                                                    "--model", spec])
     used = delta(before, counters(server.url))
     requests = int(used["request_success_total"])
     generated = used["generation_tokens_total"]
@@ -101,6 +102,8 @@ def measure_throughput(server: Any, goals: int, workers: int, turns: int) -> dic
     raw_generated = requests * round(generated / requests)
     return {
         "workers": workers,
+        "turns": turns,
+        "agent_steps": agent_steps,
         "conversations": conversations,
         "requests": requests,
         "generated_tokens": generated,
@@ -153,6 +156,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--simulate", type=int, default=8, help="goals to simulate")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--turns", type=int, default=4, help="most turns per simulated conversation")
+    parser.add_argument("--agent-steps", type=int, default=5, help="most tool calls of the agent per turn")
     args = parser.parse_args(argv)
     from ugst_dspy.engines.embedded import embedded_model_dir
     from ugst_dspy.serving.vllm_server import VLLMServer
@@ -161,7 +165,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  server ready in {server.ready_seconds:.0f} s at {server.base_url}", flush=True)
         result = {"server_ready_seconds": server.ready_seconds,
                   "prefill": measure_prefill(server, args.track),
-                  "throughput": measure_throughput(server, args.simulate, args.workers, args.turns)}
+                  "throughput": measure_throughput(server, args.simulate, args.workers, args.turns, args.agent_steps)}
     print(render(result))
     save("vllm_serving", result)
     return result
