@@ -67,20 +67,33 @@ def ugst_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "from ugst_dspy.cli.app import run; run()"]
 
 
+def process_peak_mb(pid: int) -> float | None:
+    """A running process's peak resident memory in MB (``VmHWM``), or None once it is gone."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def simulate(args: list[str], *, quiet: bool = False) -> tuple[float, int, float]:
     """Run ``ugst simulate ARGS`` as a user runs it, into a fresh output file.
 
-    Returns wall seconds, conversations written and the command's peak resident memory in MB (its own
-    resource usage from ``wait4``, so children of earlier benchmarks do not count). Progress goes to stderr
-    unless ``quiet``; a failing run raises ``CalledProcessError``."""
+    Returns wall seconds, conversations written and the command's peak resident memory in MB: its
+    ``VmHWM``, read every 0.2 s until it exits (``ru_maxrss`` of a child counts the parent's size at the
+    fork). Progress goes to stderr unless ``quiet``; a failing run raises ``CalledProcessError``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "runs.jsonl"
         command = [*ugst_command(), "simulate", *args, "--out", str(out)]
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None)
-        _, status, usage = os.wait4(process.pid, 0)
+        peak = 0.0
+        while process.poll() is None:
+            peak = max(peak, process_peak_mb(process.pid) or 0.0)
+            time.sleep(0.2)
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         if process.returncode:
             raise subprocess.CalledProcessError(process.returncode, command)
-        return seconds, sum(1 for _ in out.open()), usage.ru_maxrss / 1024
+        return seconds, sum(1 for _ in out.open()), peak

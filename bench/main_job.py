@@ -1,8 +1,8 @@
 """The README's main job: wall time and peak memory of ``ugst simulate --env tau-retail --limit 2`` on the
 embedded model, run as a user runs it (the installed ``ugst`` command, a fresh output file).
 
-Peak memory is the command's largest resident set as the kernel reports it when the process is reaped
-(``wait4``), so it covers the model, DSPy and the environment together, and nothing run before it.
+Peak memory is the command's own high-water resident set (``VmHWM``, polled while it runs), so it covers
+the model, DSPy and the environment together, and nothing run before it.
 
     python -m bench.main_job
     python -m bench.main_job --limit 1

@@ -189,7 +189,16 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
 
 
 def peak_rss_mb() -> float:
-    """The peak resident memory of this process so far, in MB."""
+    """The peak resident memory of this process so far, in MB.
+
+    On Linux from ``VmHWM`` in ``/proc/self/status``: ``ru_maxrss`` keeps the high-water mark of the
+    process image before ``exec``, so a child started by a large parent would report the parent's size."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
