@@ -67,23 +67,14 @@ def ugst_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "from ugst_dspy.cli.app import run; run()"]
 
 
-def process_peak_mb(pid: int) -> float | None:
-    """A running process's peak resident memory in MB (``VmHWM``), or None once it is gone."""
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def simulate(args: list[str], *, quiet: bool = False) -> tuple[float, int, float]:
     """Run ``ugst simulate ARGS`` as a user runs it, into a fresh output file.
 
     Returns wall seconds, conversations written and the command's peak resident memory in MB: its
     ``VmHWM``, read every 0.2 s until it exits (``ru_maxrss`` of a child counts the parent's size at the
     fork). Progress goes to stderr unless ``quiet``; a failing run raises ``CalledProcessError``."""
+    from ugst_dspy.optimizers.training import peak_rss_mb
+
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "runs.jsonl"
         command = [*ugst_command(), "simulate", *args, "--out", str(out)]
@@ -91,7 +82,7 @@ def simulate(args: list[str], *, quiet: bool = False) -> tuple[float, int, float
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if quiet else None)
         peak = 0.0
         while process.poll() is None:
-            peak = max(peak, process_peak_mb(process.pid) or 0.0)
+            peak = max(peak, peak_rss_mb(process.pid))
             time.sleep(0.2)
         seconds = time.perf_counter() - started
         if process.returncode:

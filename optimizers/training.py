@@ -188,17 +188,21 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
     return Path(found) if found else None
 
 
-def peak_rss_mb() -> float:
-    """The peak resident memory of this process so far, in MB.
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """The peak resident memory so far, in MB, of this process or of the running process ``pid``
+    (0.0 once that one is gone).
 
-    On Linux from ``VmHWM`` in ``/proc/self/status``: ``ru_maxrss`` keeps the high-water mark of the
+    On Linux from ``VmHWM`` in ``/proc/PID/status``: ``ru_maxrss`` keeps the high-water mark of the
     process image before ``exec``, so a child started by a large parent would report the parent's size."""
     try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
     except OSError:
         pass
+    if pid != "self":
+        return 0.0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 

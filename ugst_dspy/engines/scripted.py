@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import zlib
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
