@@ -8,12 +8,15 @@ smallest). Both figures come from the server's own Prometheus counters (``/metri
   conversations of the tracking fixture turn by turn. Effective prefill is the prompt tokens the server
   had to compute: ``prefix_cache_queries - prefix_cache_hits``. The floor is reading the goal and each
   new turn once (tokens of the judge's transcript) plus ``STATUS_TOKENS`` per sub-component judged.
+  The judges' system prompts (instructions and output schema) are computed once and then shared by
+  every conversation; their tokens are shown, and the ratio without them.
 * **Throughput**: ``ugst simulate --model vllm:...`` (every role on the server, N workers) is timed as a
-  user runs it (the CLI, start-up included); the server counts the requests, computed prefill and
-  generated tokens. Then the same server gets the same work as one batch: the same number of
-  requests in a single ``/v1/completions`` call, each with a distinct random prompt of the mean computed
-  prefill length and generating the mean number of tokens (``ignore_eos``). The ratio is raw seconds
-  over framework seconds (1.0 = no overhead).
+  user runs it (the CLI, start-up included), through a recording proxy (:mod:`bench.replay`) that keeps
+  each request's prompt token ids and generated token count. Then the same server does the same work
+  as one batch: every recorded prompt sent at once to ``/v1/completions``, each generating its recorded
+  number of tokens (greedy, ``ignore_eos``, no schema). The prefix cache is emptied before each run. The
+  ratio is raw seconds over framework seconds (1.0 = no overhead): what the conversations' dependent
+  requests, the JSON schemas and the client cost on top of the engine's own work.
 
     python -m bench.vllm_serving                       # 3 conversations tracked, 8 simulated by 8 workers
     python -m bench.vllm_serving --track 2 --simulate 4 --workers 4
@@ -22,14 +25,12 @@ smallest). Both figures come from the server's own Prometheus counters (``/metri
 from __future__ import annotations
 
 import argparse
-import json
-import random
 import re
-import time
 import urllib.request
 from typing import Any
 
 from bench.common import save, simulate, table
+from bench.replay import RecordingProxy, busy_seconds, replay
 from bench.tracking_cost import fixture, track_all, tracker_lm
 from ugst_dspy.transcript import judge_transcript
 
@@ -54,8 +55,9 @@ def counters(url: str) -> dict[str, float]:
     return totals
 
 
-def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {key: after[key] - before[key] for key in COUNTERS}
+def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+    """What the counters counted between two readings (whole tokens and requests)."""
+    return {key: round(after[key] - before[key]) for key in COUNTERS}
 
 
 def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
@@ -66,7 +68,8 @@ def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
     conversations = fixture(limit)
     results: dict[str, Any] = {}
     for name, options in TRACK_MODES.items():
-        before = counters(server.url)
+        reset_prefix_cache(server)
+        before, called = counters(server.url), len(lm.history)
         tracker, tracked = track_all(lm, options, conversations, max(len(c.turns) for c in conversations))
         used = delta(before, counters(server.url))
         floor = 0
@@ -76,6 +79,8 @@ def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
             states = [done.initial_state] + [turn.state for turn in done.turns[:-1]]
             floor += STATUS_TOKENS * sum(len(tracker.open_items(state)) for state in states if state)
         computed = used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"]
+        systems = {entry["messages"][0]["content"] for entry in lm.history[called:] if entry["messages"][0]["role"] == "system"}
+        system_tokens = sum(len(tokenizer(text)["input_ids"]) for text in systems)
         results[name] = {
             "requests": used["request_success_total"],
             "prompt_tokens": used["prompt_tokens_total"],
@@ -83,70 +88,77 @@ def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
             "computed_prefill": computed,
             "floor": floor,
             "ratio_to_floor": computed / floor if floor else None,
+            "system_prompt_tokens": system_tokens,
+            "ratio_to_floor_without_system_prompts": (computed - system_tokens) / floor if floor else None,
         }
         print(f"  {name}: {results[name]}", flush=True)
     return {"conversations": len(conversations), "modes": results}
 
 
+def reset_prefix_cache(server: Any) -> None:
+    """Empty the server's prefix cache (a dev-mode endpoint), so each run starts cold."""
+    request = urllib.request.Request(f"{server.url}/reset_prefix_cache", data=b"", method="POST")
+    urllib.request.urlopen(request, timeout=60).read()
+
+
 def measure_throughput(server: Any, goals: int, workers: int, turns: int, agent_steps: int = 5) -> dict[str, Any]:
-    spec = f"vllm:{server.model}@{server.base_url}"
+    reset_prefix_cache(server)
     before = counters(server.url)
-    framework_seconds, conversations, _ = simulate(["--env", "tau-retail", "--limit", str(goals), "--workers",
-                                                    str(workers), "--turns", str(turns), "--agent-steps", str(agent_steps),
-                                                    "--model", spec])
+    with RecordingProxy(server.url) as proxy:
+        framework_seconds, conversations, _ = simulate(
+            ["--env", "tau-retail", "--limit", str(goals), "--workers", str(workers), "--turns", str(turns),
+             "--agent-steps", str(agent_steps), "--model", f"vllm:{server.model}@{proxy.url}/v1"])
     used = delta(before, counters(server.url))
-    requests = int(used["request_success_total"])
+    requests = used["request_success_total"]
+    if proxy.unrecorded or len(proxy.records) != requests:
+        raise RuntimeError(f"recorded {len(proxy.records)} of {requests} requests ({proxy.unrecorded} unrecorded)")
     generated = used["generation_tokens_total"]
-    computed = used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"]
-    raw_seconds = raw_batch(server, requests, round(computed / requests), round(generated / requests))
-    raw_generated = requests * round(generated / requests)
+    busy = busy_seconds(proxy.records)
+    reset_prefix_cache(server)
+    before = counters(server.url)
+    raw_seconds = replay(server.base_url, server.model, proxy.records)
+    raw = delta(before, counters(server.url))
     return {
         "workers": workers,
         "turns": turns,
         "agent_steps": agent_steps,
         "conversations": conversations,
         "requests": requests,
+        "prompt_tokens": used["prompt_tokens_total"],
         "generated_tokens": generated,
-        "computed_prefill": computed,
+        "computed_prefill": used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"],
         "framework_seconds": framework_seconds,
+        "seconds_with_a_request_in_flight": busy,
+        "mean_requests_in_flight": sum(r.answered - r.sent for r in proxy.records) / busy,
         "conversations_per_hour": 3600 * conversations / framework_seconds,
         "framework_tokens_per_second": generated / framework_seconds,
+        "raw_computed_prefill": raw["prefix_cache_queries_total"] - raw["prefix_cache_hits_total"],
         "raw_seconds": raw_seconds,
-        "raw_tokens_per_second": raw_generated / raw_seconds,
-        "ratio": (generated / framework_seconds) / (raw_generated / raw_seconds),
+        "raw_tokens_per_second": raw["generation_tokens_total"] / raw_seconds,
+        "ratio": raw_seconds / framework_seconds,
     }
-
-
-def raw_batch(server: Any, requests: int, prompt_tokens: int, new_tokens: int, seed: int = 0) -> float:
-    """Seconds for the server to run ``requests`` distinct prompts of ``prompt_tokens`` random token ids,
-    each generating exactly ``new_tokens``, sent as one batch."""
-    rng = random.Random(seed)
-    prompts = [[rng.randrange(100, 49000) for _ in range(max(1, prompt_tokens))] for _ in range(requests)]
-    body = {"model": server.model, "prompt": prompts, "max_tokens": new_tokens, "min_tokens": new_tokens,
-            "ignore_eos": True, "temperature": 0.0}
-    request = urllib.request.Request(f"{server.base_url}/completions", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-    started = time.perf_counter()
-    answer = json.loads(urllib.request.urlopen(request, timeout=3600).read())
-    seconds = time.perf_counter() - started
-    assert answer["usage"]["completion_tokens"] == requests * new_tokens, answer["usage"]
-    return seconds
 
 
 def render(result: dict[str, Any]) -> str:
     prefill = result["prefill"]
     rows = [[name, r["requests"], r["prompt_tokens"], r["cache_hits"], r["computed_prefill"], r["floor"],
-             f"{r['ratio_to_floor']:.2f}x"] for name, r in prefill["modes"].items()]
+             f"{r['ratio_to_floor']:.2f}x", r["system_prompt_tokens"], f"{r['ratio_to_floor_without_system_prompts']:.2f}x"]
+            for name, r in prefill["modes"].items()]
     parts = [f"prefill with prefix caching, {prefill['conversations']} conversations tracked (block size 32)\n",
-             table(["mode", "requests", "prompt tok", "cache hits", "computed", "floor", "computed / floor"], rows)]
+             table(["mode", "requests", "prompt tok", "cache hits", "computed", "floor", "computed / floor",
+                    "system prompts", "without them / floor"], rows)]
     t = result["throughput"]
     parts += [f"\nugst simulate --workers {t['workers']} vs one raw batch of the same work\n",
-              table(["run", "conversations", "requests", "generated tok", "seconds", "tok/s", "conv/hour"],
-                    [["ugst simulate", t["conversations"], t["requests"], t["generated_tokens"],
-                      t["framework_seconds"], t["framework_tokens_per_second"], t["conversations_per_hour"]],
-                     ["raw server batch", "", t["requests"], t["requests"] * round(t["generated_tokens"] / t["requests"]),
-                      t["raw_seconds"], t["raw_tokens_per_second"], ""]]),
-              f"\nframework / raw throughput: {t['ratio']:.2f} (target: at least 0.8)"]
+              table(["run", "conversations", "requests", "prompt tok", "computed prefill", "generated tok", "seconds",
+                     "tok/s", "conv/hour"],
+                    [["ugst simulate", t["conversations"], t["requests"], t["prompt_tokens"], t["computed_prefill"],
+                      t["generated_tokens"], t["framework_seconds"], t["framework_tokens_per_second"],
+                      t["conversations_per_hour"]],
+                     ["raw replay, one batch", "", t["requests"], t["prompt_tokens"], t["raw_computed_prefill"],
+                      t["generated_tokens"], t["raw_seconds"], t["raw_tokens_per_second"], ""]]),
+              f"\nframework / raw throughput: {t['ratio']:.2f} (target: at least 0.8); a request was in flight "
+              f"{t['seconds_with_a_request_in_flight']:.0f} s of {t['framework_seconds']:.0f} s, "
+              f"{t['mean_requests_in_flight']:.1f} at a time on average"]
     return "\n".join(parts)
 
 
@@ -161,7 +173,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from ugst_dspy.engines.embedded import embedded_model_dir
     from ugst_dspy.serving.vllm_server import VLLMServer
 
-    with VLLMServer(embedded_model_dir(), name="smollm2", extra_args=["--enable-prefix-caching", "--block-size", "32"]) as server:
+    with VLLMServer(embedded_model_dir(), name="smollm2", env={"VLLM_SERVER_DEV_MODE": "1"},  # for reset_prefix_cache
+                    extra_args=["--enable-prefix-caching", "--block-size", "32"]) as server:
         print(f"  server ready in {server.ready_seconds:.0f} s at {server.base_url}", flush=True)
         result = {"server_ready_seconds": server.ready_seconds,
                   "prefill": measure_prefill(server, args.track),

@@ -104,6 +104,40 @@ def assert_seeded_long_prompts_keep_the_engine_alive(server) -> None:
     assert ask(3) == answers[3]  # the seed still decides the sample
 
 
+def assert_proxy_records_what_the_server_computed(server) -> None:
+    """bench.replay: the recording proxy serves DSPy, hands back the server's answer without the token
+    ids it asked for and keeps them, passes errors through unrecorded; the replay generates the recorded
+    number of tokens for each recorded prompt."""
+    import urllib.error
+    import urllib.request
+
+    from bench.replay import RecordingProxy, busy_seconds, replay
+    from ugst_dspy.serving import vllm_lm
+
+    def chat(url: str, model: str) -> dict:
+        body = {"model": model, "max_tokens": 5, "messages": [{"role": "user", "content": "Say hi."}]}
+        request = urllib.request.Request(f"{url}/v1/chat/completions", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.loads(answer.read())
+
+    with RecordingProxy(server.url) as proxy:
+        lm = vllm_lm(f"{proxy.url}/v1", server.model, max_tokens=64, temperature=0.0)
+        with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+            dspy.Predict(JudgeTurn)(goal="Return the mouse.", turn="I want to return a mouse.")
+        answer = chat(proxy.url, server.model)
+        with pytest.raises(urllib.error.HTTPError):
+            chat(proxy.url, "no-such-model")
+    assert "prompt_token_ids" not in answer and "token_ids" not in answer["choices"][0]
+    assert proxy.unrecorded == 1 and len(proxy.records) == 2
+    judged, said = proxy.records
+    assert len(judged.prompt_token_ids) > 50 and 1 <= judged.completion_tokens <= 64
+    assert said.completion_tokens == answer["usage"]["completion_tokens"]
+    assert len(said.prompt_token_ids) == answer["usage"]["prompt_tokens"]
+    assert 0 < busy_seconds(proxy.records) <= said.answered - judged.sent
+    assert replay(server.base_url, server.model, proxy.records) > 0
+
+
 def test_vllm_server_answers_a_dspy_json_schema_call_and_stops(tiny_model, tmp_path):
     import jsonschema
 
@@ -129,6 +163,7 @@ def test_vllm_server_answers_a_dspy_json_schema_call_and_stops(tiny_model, tmp_p
         jsonschema.validate(raw["verdict"], Verdict.model_json_schema())
         assert elapsed < 60, f"one 64-token call took {elapsed:.1f} s"
         assert_seeded_long_prompts_keep_the_engine_alive(server)
+        assert_proxy_records_what_the_server_computed(server)
         port = server.port
     assert not server.running
     assert port is not None and port_is_free(port)
