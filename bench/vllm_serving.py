@@ -60,6 +60,11 @@ def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
     return {key: round(after[key] - before[key]) for key in COUNTERS}
 
 
+def computed_prefill(used: dict[str, int]) -> int:
+    """Prompt tokens the server had to compute: those its prefix cache did not already hold."""
+    return used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"]
+
+
 def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
     from transformers import AutoTokenizer
 
@@ -78,7 +83,7 @@ def measure_prefill(server: Any, limit: int) -> dict[str, Any]:
             floor += len(tokenizer(judge_transcript(done.turns))["input_ids"])
             states = [done.initial_state] + [turn.state for turn in done.turns[:-1]]
             floor += STATUS_TOKENS * sum(len(tracker.open_items(state)) for state in states if state)
-        computed = used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"]
+        computed = computed_prefill(used)
         systems = {entry["messages"][0]["content"] for entry in lm.history[called:] if entry["messages"][0]["role"] == "system"}
         system_tokens = sum(len(tokenizer(text)["input_ids"]) for text in systems)
         results[name] = {
@@ -126,13 +131,13 @@ def measure_throughput(server: Any, goals: int, workers: int, turns: int, agent_
         "requests": requests,
         "prompt_tokens": used["prompt_tokens_total"],
         "generated_tokens": generated,
-        "computed_prefill": used["prefix_cache_queries_total"] - used["prefix_cache_hits_total"],
+        "computed_prefill": computed_prefill(used),
         "framework_seconds": framework_seconds,
         "seconds_with_a_request_in_flight": busy,
         "mean_requests_in_flight": sum(r.answered - r.sent for r in proxy.records) / busy,
         "conversations_per_hour": 3600 * conversations / framework_seconds,
         "framework_tokens_per_second": generated / framework_seconds,
-        "raw_computed_prefill": raw["prefix_cache_queries_total"] - raw["prefix_cache_hits_total"],
+        "raw_computed_prefill": computed_prefill(raw),
         "raw_seconds": raw_seconds,
         "raw_tokens_per_second": raw["generation_tokens_total"] / raw_seconds,
         "ratio": raw_seconds / framework_seconds,
