@@ -80,7 +80,7 @@ def build(goal) -> Conversation:
 
 
 def main() -> None:
-    from ugst_dspy.envs.base import data_dir
+    from ugst_dspy.envs.datafiles import data_dir
 
     goals = [g for g in read_goals(data_dir() / "tau_bench" / "retail_test.jsonl") if len(g.fields["actions"]) >= 2]
     picked = goals[::4][:20]

@@ -1,10 +1,10 @@
-"""Fixtures for the environment tests: the real τ-bench data beside the repo (skipped when absent), fresh
-environments, the raw database files read without the environment code, and a guard that the shared
-files are never written."""
+"""Fixtures for the environment tests: the τ-bench data installed with the package, fresh environments, the
+raw database files read without the environment code, and a guard that the data files are never written."""
 
 from __future__ import annotations
 
 import gc
+import gzip
 import hashlib
 import json
 import pickle
@@ -13,20 +13,9 @@ from typing import Any
 
 import pytest
 
-from ugst_dspy.errors import UgstError
+from ugst_dspy.envs.datafiles import PACKAGED_DATA
 
-
-def _root() -> Path | None:
-    from ugst_dspy.envs.base import data_dir
-
-    try:
-        root = data_dir()
-    except UgstError:
-        return None
-    return root if (root / "tau_bench").is_dir() else None
-
-
-ROOT = _root()
+ROOT = PACKAGED_DATA
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
@@ -40,20 +29,15 @@ def file_hashes(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def tau_root() -> Path:
-    if ROOT is None:
-        pytest.skip("τ-bench data not found (set UGST_DATA_DIR or put it at ../shared/data)")
     return ROOT
 
 
 @pytest.fixture(scope="session", autouse=True)
-def shared_files_untouched():
-    """Hash the shared data before the session and check it is byte-for-byte the same after."""
-    if ROOT is None:
-        yield
-        return
+def data_files_untouched():
+    """Hash the data before the session and check it is byte-for-byte the same after."""
     before = file_hashes(ROOT / "tau_bench")
     yield
-    assert file_hashes(ROOT / "tau_bench") == before, "the shared τ-bench files were modified"
+    assert file_hashes(ROOT / "tau_bench") == before, "the τ-bench data files were modified"
 
 
 @pytest.fixture(autouse=True)
@@ -69,10 +53,12 @@ def gc_paused():
 
 @pytest.fixture(scope="session")
 def raw(tau_root: Path) -> dict[str, dict[str, Any]]:
-    """The database files as JSON, read directly (``raw["retail"]["orders"]``), to check tools against."""
+    """The database files (stored gzip'ed) as JSON, read directly (``raw["retail"]["orders"]``), to check tools
+    against."""
     folder = tau_root / "tau_bench" / "db"
     return {
-        domain: {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in (folder / domain).glob("*.json")}
+        domain: {path.name.removesuffix(".json.gz"): json.loads(gzip.decompress(path.read_bytes()))
+                 for path in (folder / domain).glob("*.json.gz")}
         for domain in ("retail", "airline")
     }
 

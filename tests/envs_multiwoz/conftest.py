@@ -1,21 +1,23 @@
-"""Fixtures: the shared MultiWOZ data (tests skip without it), its raw databases and a generated goal set."""
+"""Fixtures: the MultiWOZ data installed with the package, its raw databases and a generated goal set."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-DATA = Path(os.environ.get("UGST_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared" / "data"))
+from ugst_dspy.envs.datafiles import PACKAGED_DATA
+
+DATA = PACKAGED_DATA
 DB_DIR = DATA / "multiwoz" / "db"
 
 
 def file_digests() -> dict[str, str]:
-    """SHA-256 of every file under the shared MultiWOZ folder."""
+    """SHA-256 of every file under the MultiWOZ data folder."""
     root = DATA / "multiwoz"
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file()}
@@ -23,15 +25,13 @@ def file_digests() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    if not (DB_DIR / "restaurant_db.json").is_file():
-        pytest.skip(f"MultiWOZ data not found at {DB_DIR}")
     return DATA
 
 
 @pytest.fixture(scope="session")
 def raw(data_dir: Path) -> dict[str, Any]:
-    """The databases as read straight from the files (the facts the tools must agree with)."""
-    return {name: json.loads((DB_DIR / f"{name}_db.json").read_text(encoding="utf-8"))
+    """The databases as read straight from the (gzip'ed) files: the facts the tools must agree with."""
+    return {name: json.loads(gzip.decompress((DB_DIR / f"{name}_db.json.gz").read_bytes()))
             for name in ("attraction", "hospital", "hotel", "police", "restaurant", "taxi", "train")}
 
 

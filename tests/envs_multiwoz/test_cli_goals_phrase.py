@@ -10,7 +10,7 @@ from ugst_dspy import validate
 from ugst_dspy.cli.app import main
 
 
-def test_goals_phrased_by_a_model(tmp_path, shared_data, monkeypatch):
+def test_goals_phrased_by_a_model(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     out = tmp_path / "goals.jsonl"
     assert main(["goals", "multiwoz", "--n", "3", "--seed", "2", "--out", str(out),

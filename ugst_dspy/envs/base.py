@@ -11,24 +11,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ugst_dspy.errors import UgstError
-
 ToolFunction = Callable[..., str]
-
-
-def data_dir(explicit: str | Path | None = None) -> Path:
-    """Where the benchmark data lives: ``explicit``, else ``$UGST_DATA_DIR``, else ``../shared/data`` beside
-    the repository. Raises a one-line error naming what to set when none exists."""
-    candidates = [explicit, os.environ.get("UGST_DATA_DIR"), Path(__file__).resolve().parents[2].parent / "shared" / "data"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    raise UgstError("benchmark data not found: pass --data-dir or set UGST_DATA_DIR to the folder holding tau_bench/ and multiwoz/")
 
 
 def db_hash(db: Any) -> str:
@@ -45,6 +32,12 @@ class ToolEnvironment:
     name: str = ""
     #: tools whose call ends the conversation (τ-bench: ``transfer_to_human_agents``)
     terminal_tools: frozenset[str] = frozenset()
+
+    @classmethod
+    def check_goal(cls, goal: Mapping[str, Any], data_dir: str | Path | None = None) -> str | None:
+        """Why the goal record ``goal`` is not one of this environment's (``field 'F': ...``), or ``None``
+        when it may be (see :mod:`ugst_dspy.envs.goal_checks`). The base accepts every goal."""
+        return None
 
     def __init__(self, db: dict[str, Any], policy: str, schemas: list[dict[str, Any]]) -> None:
         self.db = copy.deepcopy(db)

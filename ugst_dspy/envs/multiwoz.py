@@ -24,7 +24,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ugst_dspy.envs.base import ToolEnvironment, data_dir
+from ugst_dspy.envs import datafiles
+from ugst_dspy.envs.base import ToolEnvironment
+from ugst_dspy.envs.datafiles import data_dir
 from ugst_dspy.errors import UgstError
 
 DB_DOMAINS: tuple[str, ...] = ("attraction", "hospital", "hotel", "police", "restaurant", "taxi", "train")
@@ -86,22 +88,18 @@ def multiwoz_db_dir(explicit: str | Path | None = None) -> Path:
     """The folder holding ``restaurant_db.json`` and the other databases.
 
     ``explicit`` may be the data folder (holding ``multiwoz/``), the ``multiwoz`` folder or its ``db``
-    folder; without it, :func:`ugst_dspy.envs.base.data_dir` decides.
+    folder; without it, :func:`ugst_dspy.envs.datafiles.data_dir` decides.
     """
     root = data_dir(explicit)
     for candidate in (root / "multiwoz" / "db", root / "db", root):
-        if (candidate / "restaurant_db.json").is_file():
+        if datafiles.exists(candidate / "restaurant_db.json"):
             return candidate
     raise UgstError(f"MultiWOZ databases not found under {root} (expected multiwoz/db/<domain>_db.json)")
 
 
 @functools.lru_cache(maxsize=4)
 def _load(folder: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for domain in DB_DOMAINS:
-        with (Path(folder) / f"{domain}_db.json").open(encoding="utf-8") as handle:
-            out[domain] = json.load(handle)
-    return out
+    return {domain: datafiles.read_json(Path(folder) / f"{domain}_db.json") for domain in DB_DOMAINS}
 
 
 def load_multiwoz_db(explicit: str | Path | None = None) -> dict[str, Any]:
@@ -399,8 +397,19 @@ class MultiWOZEnv(ToolEnvironment):
 
     @classmethod
     def default_goals_path(cls, data_dir: str | Path | None = None) -> Path:
-        """The MultiWOZ test-split goals (``multiwoz/goals_test.jsonl``; their ``message`` is the instruction)."""
-        return multiwoz_db_dir(data_dir).parent / "goals_test.jsonl"
+        """The MultiWOZ test-split goals (``multiwoz/goals_test.jsonl``; their ``message`` is the instruction);
+        a one-line error when absent."""
+        path = multiwoz_db_dir(data_dir).parent / "goals_test.jsonl"
+        datafiles.stored_path(path)
+        return path
+
+    @classmethod
+    def check_goal(cls, goal: Mapping[str, Any], data_dir: str | Path | None = None) -> str | None:
+        """Refuses τ-bench tasks (a ``user_id``, ``actions`` or a τ-bench ``domain``) and domains MultiWOZ
+        does not have (see :mod:`ugst_dspy.envs.goal_checks`)."""
+        from ugst_dspy.envs.goal_checks import multiwoz_goal_problem
+
+        return multiwoz_goal_problem(goal)
 
     # -- searches --------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The environments by name: ``make_env("tau-retail")``. Add one by adding its class to :data:`ENVIRONMENTS`.
 
-An environment class takes ``data_dir`` (the benchmark data folder, see :func:`ugst_dspy.envs.base.data_dir`)
+An environment class takes ``data_dir`` (the benchmark data folder, see :func:`ugst_dspy.envs.datafiles.data_dir`)
 as its first argument and has a ``default_goals_path(data_dir)`` class method naming its default goal file.
 """
 

@@ -2,7 +2,8 @@
 
 The files live under ``<data_dir>/tau_bench/`` (see its ``SOURCE.md``): ``db/<domain>/<table>.json``, the
 agent policy ``policy/<domain>.md``, the OpenAI tool schemas ``tools/<domain>.json`` and the task files
-``<domain>_<split>.jsonl``. They are read, never written. A domain's database is read once per process and
+``<domain>_<split>.jsonl``, each read through :mod:`ugst_dspy.envs.datafiles` (so ``<table>.json.gz`` serves
+for ``<table>.json``). They are read, never written. A domain's database is read once per process and
 kept as pickled bytes, so no environment can alter the cached copy; each environment unpickles its own
 private copy (a deep copy, many times faster than ``copy.deepcopy`` on these tables).
 
@@ -19,12 +20,14 @@ import json
 import operator
 import pickle
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
 from types import MethodType
 from typing import Any, ClassVar
 
+from ugst_dspy.envs import datafiles
 from ugst_dspy.envs.base import ToolEnvironment, ToolFunction
-from ugst_dspy.envs.base import data_dir as find_data_dir
+from ugst_dspy.envs.datafiles import data_dir as find_data_dir
 from ugst_dspy.errors import UgstError
 from ugst_dspy.schemas import field_path
 
@@ -40,7 +43,7 @@ TRANSFER_RESULT = "Transfer successful"
 
 
 def tau_dir(root: str | Path | None = None) -> Path:
-    """The ``tau_bench`` folder inside the benchmark data folder (see :func:`ugst_dspy.envs.base.data_dir`)."""
+    """The ``tau_bench`` folder inside the benchmark data folder (see :func:`ugst_dspy.envs.datafiles.data_dir`)."""
     folder = find_data_dir(root) / "tau_bench"
     if not folder.is_dir():
         raise UgstError(f"τ-bench data not found: {folder} is missing (pass --data-dir or set UGST_DATA_DIR)")
@@ -54,39 +57,33 @@ def _domain(domain: str) -> str:
 
 
 def tasks_path(domain: str, split: str = "test", root: str | Path | None = None) -> Path:
-    """The task file of a domain's split, e.g. ``tau_bench/retail_test.jsonl``."""
+    """The task file of a domain's split, e.g. ``tau_bench/retail_test.jsonl`` (a one-line error when absent:
+    it is the default goal file, opened by path)."""
     if split not in SPLITS[_domain(domain)]:
         raise UgstError(f"τ-bench {domain} has no split {split!r} (known: {', '.join(SPLITS[domain])})")
-    return tau_dir(root) / f"{domain}_{split}.jsonl"
+    path = tau_dir(root) / f"{domain}_{split}.jsonl"
+    datafiles.stored_path(path)
+    return path
 
 
 def load_tasks(domain: str, split: str = "test", root: str | Path | None = None) -> list[dict[str, Any]]:
     """The tasks of a split as dicts ``{"id", "user_id", "instruction", "actions", "outputs", ...}``."""
-    path = tasks_path(domain, split, root)
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise UgstError(f"cannot read {path}: {err.strerror or err}") from None
+    return datafiles.read_json_lines(tasks_path(domain, split, root))
 
 
 @functools.cache
 def _policy(domain: str, folder: Path) -> str:
-    return _read(folder / "policy" / f"{domain}.md")
+    return datafiles.read_text(folder / "policy" / f"{domain}.md")
 
 
 @functools.cache
 def _schemas(domain: str, folder: Path) -> tuple[dict[str, Any], ...]:
-    return tuple(json.loads(_read(folder / "tools" / f"{domain}.json")))
+    return tuple(datafiles.read_json(folder / "tools" / f"{domain}.json"))
 
 
 @functools.cache
 def _database_bytes(domain: str, folder: Path) -> bytes:
-    tables = {table: json.loads(_read(folder / "db" / domain / f"{table}.json")) for table in TABLES[domain]}
+    tables = {table: datafiles.read_json(folder / "db" / domain / f"{table}.json") for table in TABLES[domain]}
     return pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -209,6 +206,14 @@ class TauEnvironment(ToolEnvironment):
     def default_goals_path(cls, data_dir: str | Path | None = None) -> Path:
         """The domain's test task file, the goals a run uses by default."""
         return tasks_path(cls.domain, "test", data_dir)
+
+    @classmethod
+    def check_goal(cls, goal: Mapping[str, Any], data_dir: str | Path | None = None) -> str | None:
+        """Refuses MultiWOZ goals and the tasks of another domain: a ``user_id`` not in this domain's
+        users, ``actions`` that call tools it does not have (see :mod:`ugst_dspy.envs.goal_checks`)."""
+        from ugst_dspy.envs.goal_checks import tau_goal_problem
+
+        return tau_goal_problem(cls.domain, goal, data_dir)
 
     def call(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Run a tool (see :meth:`ToolEnvironment.call`) after checking its arguments against its schema."""

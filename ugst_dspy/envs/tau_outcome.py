@@ -77,7 +77,7 @@ def outcome(
 
     ``env_cls`` makes the environment the gold actions replay on: the class, or a factory such as
     ``functools.partial(AirlineEnv, policy_checks=False)`` when the conversation ran on one made so.
-    ``data_dir`` defaults to the final environment's own, else :func:`ugst_dspy.envs.base.data_dir`.
+    ``data_dir`` defaults to the final environment's own, else :func:`ugst_dspy.envs.datafiles.data_dir`.
     """
     final = final_db_hash_or_env
     if isinstance(final, ToolEnvironment):
