@@ -28,6 +28,7 @@ from dspy.clients.provider import Provider, TrainingJob
 from dspy.clients.utils_finetune import TrainDataFormat, TrainingStatus
 
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import require
 
 
 class TRLTrainingJob(TrainingJob):
@@ -98,7 +99,7 @@ class TRLFinetuneProvider(Provider):
         train_kwargs: dict[str, Any] | None = None,
     ) -> str:
         """Train on the chat records; returns the fine-tuned model's name (``local/<name>``)."""
-        from datasets import Dataset
+        datasets = require("datasets", "train", "the TRL finetuning provider")
 
         from ugst_dspy.engines.local import model_name_for
         from ugst_dspy.optimizers.sft import train_sft
@@ -111,7 +112,7 @@ class TRLFinetuneProvider(Provider):
         options = self.options(model, {**self.defaults, **(train_kwargs or {})})
         if isinstance(job, TRLTrainingJob):
             job.output_dir = Path(options.output_dir)
-        result = train_sft(Dataset.from_list(records), options, layout="dspy-chat-messages")
+        result = train_sft(datasets.Dataset.from_list(records), options, layout="dspy-chat-messages")
         if isinstance(job, TRLTrainingJob):
             job.result_info = result
         return f"local/{model_name_for(options.output_dir)}"

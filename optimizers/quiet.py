@@ -10,7 +10,9 @@ from contextlib import contextmanager
 @contextmanager
 def quiet_training() -> Iterator[None]:
     """Meanwhile, silence transformers' and datasets' progress bars and their Future/Deprecation warnings."""
-    from transformers.utils import logging as hf_logging
+    from ugst_dspy.extras import require
+
+    hf_logging = require("transformers.utils.logging", "train", "a training command")
 
     try:
         import datasets

@@ -17,6 +17,7 @@ from typing import Any
 
 from ugst_dspy.conversation import Turn
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import require
 from ugst_dspy.optimizers.layout import DEFAULT_MAX_TURNS, StudentTurn, parse_completion, student_messages
 
 
@@ -44,7 +45,7 @@ class LocalStudent:
 
     def generate(self, messages: list[dict[str, str]]) -> str:
         """The raw completion text for chat ``messages``."""
-        import torch
+        torch = require("torch", "local", "a trained simulator")
 
         inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
                                                     return_dict=True).to(self.model.device)

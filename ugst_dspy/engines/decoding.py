@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from ugst_dspy.extras import require
+
 
 class TokenCounter:
     """A transformers streamer that only counts, row by row of a (left-padded) batch.
@@ -67,7 +69,7 @@ class StopOnText:
         self.counter = counter
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
+        torch = require("torch", "local", "stopping a local model at a stop string")
 
         start = self.counter.prompt_width if self.counter.prompt_width is not None else input_ids.shape[1]
         done = []

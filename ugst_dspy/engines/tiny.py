@@ -12,6 +12,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ugst_dspy.extras import require
+
+TINY = "the tiny test model"
+
 TINY_CONFIG: dict[str, Any] = {
     "hidden_size": 64,
     "intermediate_size": 128,
@@ -26,15 +30,15 @@ TINY_CONFIG: dict[str, Any] = {
 def embedded_tokenizer() -> Any:
     """SmolLM2's tokenizer: from the converted embedded folder when it exists (fast), else from the GGUF."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoTokenizer
+    transformers = require("transformers", "local", "SmolLM2's tokenizer")
 
     from ugst_dspy.engines.embedded import embedded_gguf_path, embedded_model_dir, is_model_dir
 
     folder = embedded_model_dir(prepare=False)
     if is_model_dir(folder):
-        return AutoTokenizer.from_pretrained(folder)
+        return transformers.AutoTokenizer.from_pretrained(folder)
     gguf = embedded_gguf_path()
-    return AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    return transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
 
 
 def make_tiny_model(out_dir: str | Path, seed: int = 0, tokenizer: Any = None) -> Path:
@@ -44,12 +48,12 @@ def make_tiny_model(out_dir: str | Path, seed: int = 0, tokenizer: Any = None) -
     :func:`embedded_tokenizer`.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    torch = require("torch", "local", TINY)
+    transformers = require("transformers", "local", TINY)
 
     tok = tokenizer if tokenizer is not None else embedded_tokenizer()
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    config = LlamaConfig(
+    config = transformers.LlamaConfig(
         vocab_size=len(tok),
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
@@ -58,7 +62,7 @@ def make_tiny_model(out_dir: str | Path, seed: int = 0, tokenizer: Any = None) -
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LlamaForCausalLM(config)
+        model = transformers.LlamaForCausalLM(config)
     model.generation_config.pad_token_id = pad
     model.generation_config.eos_token_id = tok.eos_token_id
     out = Path(out_dir)

@@ -31,6 +31,7 @@ from typing import Any
 
 from ugst_dspy.conversation import Conversation
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import missing_message, require
 from ugst_dspy.metrics.success import group_key
 
 MTLD_THRESHOLD = 0.72
@@ -54,13 +55,8 @@ def user_tokens(conversations: Iterable[Conversation]) -> list[str]:
 
 
 def _lexical_richness(tokens: Sequence[str]) -> Any:
-    try:
-        from lexicalrichness import LexicalRichness
-    except ImportError as err:
-        raise UgstError(
-            f"lexical diversity needs the package {LIBRARY} ({err}); install it with: pip install 'ugst-dspy[quality]'"
-        ) from None
-    return LexicalRichness(list(tokens), preprocessor=None, tokenizer=None)
+    lexicalrichness = require(LIBRARY, "quality", "lexical diversity")
+    return lexicalrichness.LexicalRichness(list(tokens), preprocessor=None, tokenizer=None)
 
 
 def mtld(tokens: Sequence[str], threshold: float = MTLD_THRESHOLD) -> float | None:
@@ -136,6 +132,4 @@ def library_version() -> str:
     try:
         return f"{LIBRARY} {version(LIBRARY)}"
     except PackageNotFoundError:
-        raise UgstError(
-            f"lexical diversity needs the package {LIBRARY}; install it with: pip install 'ugst-dspy[quality]'"
-        ) from None
+        raise UgstError(missing_message("lexical diversity", "quality", LIBRARY)) from None

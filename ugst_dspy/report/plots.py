@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ugst_dspy.conversation import Conversation
-from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import require
 from ugst_dspy.metrics.success import SuccessRow, group_key, success_table
 from ugst_dspy.report.svg import group_colour
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
@@ -33,11 +33,8 @@ DPI = 200
 
 
 def _figure(width: float, height: float) -> Any:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise UgstError("PNG charts need matplotlib: pip install 'ugst-dspy[report]'") from None
-    return Figure(figsize=(width, height), layout="constrained")
+    figure = require("matplotlib.figure", "report", "writing PNG charts")
+    return figure.Figure(figsize=(width, height), layout="constrained")
 
 
 def category_success_png(rows: Sequence[SuccessRow], path: str | Path, title: str | None = None) -> Path:
