@@ -33,18 +33,18 @@ def test_every_schema_is_valid_draft_2020_12():
         Draft202012Validator.check_schema(get_schema(kind))
 
 
-def test_tau_bench_task_files_load_as_they_are(shared_data):
+def test_tau_bench_task_files_load_as_they_are(packaged_data):
     for name, count in [("retail_test", 115), ("airline_test", 50), ("retail_dev", 20), ("retail_train", 500)]:
-        goals = read_goals(shared_data / "tau_bench" / f"{name}.jsonl")
+        goals = read_goals(packaged_data / "tau_bench" / f"{name}.jsonl")
         assert len(goals) == count
-    goal = read_goals(shared_data / "tau_bench" / "retail_test.jsonl", limit=1)[0]
+    goal = read_goals(packaged_data / "tau_bench" / "retail_test.jsonl", limit=1)[0]
     assert goal.id == "retail-test-0" and goal.instruction.startswith("You are Yusuf Rossi in 19122.")
     assert goal.fields["actions"][0]["name"] == "find_user_id_by_name_zip"  # carried through untouched
     assert goal.to_json()["user_id"] == "yusuf_rossi_9620"
 
 
-def test_multiwoz_goals_take_message_as_instruction(shared_data):
-    goals = read_goals(shared_data / "multiwoz" / "goals_test.jsonl", limit=3)
+def test_multiwoz_goals_take_message_as_instruction(packaged_data):
+    goals = read_goals(packaged_data / "multiwoz" / "goals_test.jsonl", limit=3)
     assert goals[0].id == "SNG0073"
     assert goals[0].instruction.startswith("You want to book a taxi.")
     assert "taxi" in goals[0].fields["goal"]
@@ -112,15 +112,16 @@ def test_writer_refuses_an_invalid_record_and_keeps_the_file(tmp_path, state):
     assert [c.key for c in read_conversations(path)] == ["g1"]
 
 
-def test_a_torn_last_line_is_dropped_on_resume(tmp_path, state, capsys):
+def test_a_torn_last_line_is_moved_aside_on_resume(tmp_path, state, capsys):
     path = tmp_path / "c.jsonl"
     line = json.dumps(conversation("g1", state).to_json())
     path.write_text(line + "\n" + line[:40])
     with ConversationWriter(path, fsync=False) as writer:
         assert writer.done == {"g1"}
         writer.write_conversation(conversation("g2"))
-    assert "dropped an unfinished last line" in capsys.readouterr().err
+    assert "moved to" in capsys.readouterr().err
     assert [c.key for c in read_conversations(path)] == ["g1", "g2"]
+    assert (tmp_path / "c.jsonl.torn").read_text() == line[:40] + "\n"  # kept, never just deleted
 
 
 def test_decompositions_round_trip(tmp_path, state):

@@ -8,10 +8,12 @@ from ugst_dspy._version import __version__
 from ugst_dspy.conversation import Conversation, ToolCall, Turn
 from ugst_dspy.errors import UgstError
 from ugst_dspy.files import (
+    ConversationSet,
     ConversationWriter,
     Decomposition,
     Goal,
     RecordError,
+    load_conversations,
     read_conversations,
     read_decompositions,
     read_goals,
@@ -28,6 +30,7 @@ __all__ = [
     "DEFAULT_RULES",
     "Category",
     "Conversation",
+    "ConversationSet",
     "ConversationWriter",
     "Decomposition",
     "Goal",
@@ -50,6 +53,7 @@ __all__ = [
     "diagnose",
     "get_rules",
     "get_schema",
+    "load_conversations",
     "read_conversations",
     "read_decompositions",
     "read_goals",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import csv
 import io
 import json
@@ -130,6 +132,7 @@ def test_quality_diversity_and_similarity_sections(tmp_path, capsys, monkeypatch
     assert data["quality"]["rows"][1]["confusion"] == {"flagged": 1, "judged": 1, "rate": 1.0}
     assert data["quality"]["conversations"][0]["id"] == "a" and data["quality"]["conversations"][0]["naturalness"] == 5
     assert data["quality"]["usage"]["rater"]["calls"] == 6
+    assert data["quality"]["rubric"]["coherence"][-1] == "response appropriateness"  # Appendix F's aspects
     assert data["diversity"]["mtld_threshold"] == 0.72 and data["diversity"]["hdd_draws"] == 42
     assert data["diversity"]["rows"][0]["tokens"] == 6 and data["diversity"]["rows"][0]["hdd"] is None
     assert data["similarity"]["rows"][0]["mean"] == 0.5 and "BERTScore" in data["similarity"]["measure"]
@@ -144,10 +147,14 @@ def test_quality_diversity_and_similarity_sections(tmp_path, capsys, monkeypatch
 
 def test_bad_input_is_one_line(pair, tmp_path, capsys):
     a, b = pair
+    copy = tmp_path / "copy-of-a.jsonl"
+    copy.write_bytes(Path(a).read_bytes())
     cases = [
         (["evaluate", a, "--final-only"], "ugst: error: --final-only only applies with --agreement FILE\n"),
         (["evaluate", a, "--agreement", str(tmp_path / "nope.jsonl")], "No such file"),
-        (["evaluate", a, a, "--agreement", b], "conversation id 'c' appears twice"),
+        (["evaluate", a, str(copy), "--agreement", b], "conversation id 'c' appears twice"),
+        (["evaluate", a, a], f"{a} is given twice (as {a}): each file is read once"),
+        (["evaluate", a, "--group-by", "modles.simulator"], "--group-by 'modles.simulator': no conversation has"),
         (["evaluate", a, "--gold", a], f"ugst: error: {a}:1: "),
         (["evaluate", a, "--quality", "--rater-model", "not a spec"], "ugst: error: bad model spec 'not a spec'"),
         (["evaluate", a, "--stuck-turns", "0"], "ugst: error: "),
@@ -166,3 +173,50 @@ def test_diagnostics_line_counts_misprioritisation(state, tmp_path, capsys):
     assert main(["evaluate", path, "--stuck-turns", "4", "-f", "json"]) == 0
     data = json.loads(capsys.readouterr().out)["diagnostics"]
     assert data["counts"]["misprioritisation"] == 0 and data["stuck_turns"] == 4
+
+
+def test_diagnostics_show_stops_with_a_request_and_partial_completions(state, tmp_path, capsys):
+    asked = tracked(state, [[(O0, "COMPLETE")], []], "user_stop", key="asked")
+    asked.turns[-1].user, asked.turns[-1].agent = "Thanks! Can you also look at my thermostat?", ""
+    path = write(tmp_path / "stops.jsonl", [asked, tracked(state, [[]], "user_stop", key="idle")])
+    for fmt in ("text", "markdown"):
+        assert main(["evaluate", path, "-f", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "premature termination 2, stop with request 1, partial completion 1" in out
+    assert main(["evaluate", path, "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)["diagnostics"]
+    assert data["counts"]["stop_with_request"] == 1 and data["counts"]["partial_completion"] == 1
+    assert data["conversations"]["stop_with_request"] == ["asked"] == data["conversations"]["partial_completion"]
+
+
+def test_every_format_names_the_tracker_behind_the_states(state, tmp_path, capsys):
+    paper = tracked(state, [[]], "user_stop", key="p")  # re-tracked by `ugst track`: its mode wins
+    paper.meta = {"simulator": "a", "config": {"tracker_mode": "batched"}, "tracking": {"mode": "per_component"}}
+    cheap = tracked(state, [[]], "user_stop", key="c")  # tracked while simulated
+    cheap.meta = {"simulator": "b", "config": {"tracker_mode": "batched"}}
+    untracked = chat("u", ["Hi."], simulator="b")  # no states: no tracker
+    one = write(tmp_path / "one.jsonl", [paper, untracked])
+    for fmt in ("text", "markdown"):
+        assert main(["evaluate", one, "-f", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "\nTracker: per_component (the paper's scheme: one judge call per open sub-component" in out
+        assert "1 tracked conversations" in out
+    assert main(["evaluate", one, "-f", "csv"]) == 0
+    assert blocks(capsys.readouterr().out)[0][0]["tracker"] == "per_component"
+    assert main(["evaluate", one, "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)["tracker"]
+    assert data["modes"] == {"per_component": 1} and data["paper_mode"] == "per_component"
+
+    mixed = write(tmp_path / "mixed.jsonl", [paper, cheap, untracked])
+    assert main(["evaluate", mixed, "-g", "simulator"]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("Tracker:")]
+    assert len(line) == 1 and line[0].startswith("Tracker: mixed, the rates pool different trackers")
+    assert "46.9% (15/32)" in line[0] and line[0].endswith("by group: a per_component, b batched")
+    assert main(["evaluate", mixed, "-g", "simulator", "-f", "csv"]) == 0
+    assert [row["tracker"] for row in blocks(capsys.readouterr().out)[0]] == ["per_component", "batched"]
+    assert main(["evaluate", mixed, "-f", "csv"]) == 0
+    assert blocks(capsys.readouterr().out)[0][0]["tracker"] == "per_component 1 + batched 1"
+    assert main(["evaluate", mixed, "-g", "simulator", "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)["tracker"]
+    assert data["groups"] == {"a": {"per_component": 1}, "b": {"batched": 1}}
+    assert set(data["descriptions"]) == {"per_component", "batched"}

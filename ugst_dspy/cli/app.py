@@ -105,4 +105,9 @@ def one_line(err: BaseException | str) -> str:
 
 
 def run() -> None:  # console-script target
-    sys.exit(main())
+    code = main()
+    if code == 130:  # interrupted: what was written is kept; do not wait for model calls still in flight
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -23,7 +23,7 @@ def convert(
     """
     conversations = read_trajectories(trajectories, goal_prefix)
     written = skipped = 0
-    with ConversationWriter(out) as writer:
+    with ConversationWriter(out, inputs=[trajectories]) as writer:
         for conversation in conversations:
             if conversation.key in writer.done:
                 skipped += 1

@@ -7,8 +7,18 @@ from typing import Annotated, Any
 
 import typer
 
-from ugst_dspy.cli.options import AllModels, ConfigFile, DecomposerModel, Limit, Seed, Workers, resolve_config
-from ugst_dspy.cli.progress import ProgressReporter
+from ugst_dspy.cli.options import (
+    AllModels,
+    ConfigFile,
+    DecomposerModel,
+    Limit,
+    Mix,
+    RetryFailed,
+    Seed,
+    Workers,
+    resolve_config,
+)
+from ugst_dspy.cli.batch import run_into
 from ugst_dspy.files.goals import Goal, read_goals
 
 
@@ -21,16 +31,18 @@ def decompose(
     model: AllModels = None,
     decomposer_model: DecomposerModel = None,
     seed: Seed = None,
+    mix: Mix = False,
+    retry_failed: RetryFailed = True,
 ) -> None:
-    """Decompose each goal into a goal state with initial statuses. Resumable: goals already in OUT are skipped."""
+    """Decompose each goal into a goal state with initial statuses. Resumable: goals already in OUT are
+    skipped, failed ones (OUT.failed) retried. Exit code 1 when a goal failed, 2 on bad input."""
     import dspy
 
     from ugst_dspy.engines.spec import ModelPool, configure_adapter
     from ugst_dspy.files.decompositions import DecompositionWriter
     from ugst_dspy.modules.decompose import DecomposeGoal
     from ugst_dspy.rules import get_rules
-    from ugst_dspy.runner.batch import run_batch
-    from ugst_dspy.runner.meta import run_meta
+    from ugst_dspy.runner.meta import decomposition_settings, run_meta
     from ugst_dspy.usage import UsageRecorder
 
     settings = resolve_config(config, {"all": model, "decomposer": decomposer_model}, seed=seed)
@@ -47,9 +59,10 @@ def decompose(
         return {"goal_id": goal.id, "instruction": goal.instruction, "state": state.to_json(),
                 "meta": {**meta, "usage": usage.to_json()}}
 
-    with DecompositionWriter(out) as writer:
-        report = run_batch(items, lambda g: g.id, work, writer, workers=workers, progress=ProgressReporter("decomposing"))
-    typer.echo(f"{out}: {report.written} decomposed, {report.skipped} skipped, {len(report.failed)} failed "
-               f"in {report.seconds:.1f} s", err=True)
-    if report.failed:
+    inputs = [goals, *([config] if config else [])]
+    writer = DecompositionWriter(out, inputs=inputs, settings=decomposition_settings(meta), mix=mix,
+                                 settings_of=lambda record: decomposition_settings(record.get("meta")))
+    _, failed = run_into(writer, items, lambda g: g.id, work, workers=workers, label="decomposing",
+                         done_word="decomposed", retry_failed=retry_failed)
+    if failed:
         raise typer.Exit(1)

@@ -8,6 +8,8 @@ from typing import Optional
 import typer
 
 from ugst_dspy.cli.evaluate import load_all
+from ugst_dspy.files.appender import refuse_input_as_output
+from ugst_dspy.files.atomic import write_text_atomic
 from ugst_dspy.metrics.diagnostics import DEFAULT_STUCK_TURNS
 from ugst_dspy.report.html import DEFAULT_TITLE, render_report
 from ugst_dspy.rules import get_rules
@@ -34,13 +36,13 @@ def report(
 ) -> None:
     """A self-contained HTML report: the success table and chart, and each conversation's goal-state timeline."""
     rule_set = get_rules(rules)
-    loaded = load_all(conversations)
+    refuse_input_as_output(out, conversations)
+    loaded = load_all(conversations, group_by).conversations
     names = [path.name for path in conversations]
     heading = title or f"{DEFAULT_TITLE}: {', '.join(names)}"
     html = render_report(loaded, group_by, rule_set, heading, annotate=annotate, sources=names,
                          stuck_turns=stuck_turns)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    write_text_atomic(out, html)
     size = out.stat().st_size / 1e6
     typer.echo(f"wrote {out} ({len(loaded)} conversations, {size:.1f} MB)", err=True)
     if png is not None:

@@ -8,8 +8,20 @@ from typing import Annotated
 
 import typer
 
-from ugst_dspy.cli.options import AllModels, ConfigFile, DecomposerModel, Limit, Mode, Seed, TrackerModel, Workers, resolve_config
-from ugst_dspy.cli.progress import ProgressReporter
+from ugst_dspy.cli.options import (
+    AllModels,
+    ConfigFile,
+    DecomposerModel,
+    Limit,
+    Mix,
+    Mode,
+    RetryFailed,
+    Seed,
+    TrackerModel,
+    Workers,
+    resolve_config,
+)
+from ugst_dspy.cli.batch import run_into
 from ugst_dspy.conversation import Conversation
 from ugst_dspy.errors import UgstError
 from ugst_dspy.files.conversations import ConversationWriter, read_conversations
@@ -19,7 +31,7 @@ from ugst_dspy.files.tau_trajectories import read_trajectories
 def is_trajectory_file(path: Path) -> bool:
     """A JSON list, or JSON Lines whose first record has a ``traj``: τ-bench's trajectory format."""
     try:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="replace") as handle:  # the reader names bad bytes
             head = handle.read(1 << 16).lstrip()
     except OSError as err:
         raise UgstError(f"{path}: {err.strerror}") from None
@@ -49,10 +61,13 @@ def track(
     decomposer_model: DecomposerModel = None,
     tracker_model: TrackerModel = None,
     seed: Seed = None,
+    mix: Mix = False,
+    retry_failed: RetryFailed = True,
 ) -> None:
     """Track the goal state of existing conversations: S_0 by decomposition (unless present), then S_i after
-    every turn. Resumable: conversations already in OUT are skipped."""
-    from ugst_dspy.runner.batch import run_batch
+    every turn. Resumable: conversations already in OUT are skipped, failed ones (OUT.failed) retried.
+    Exit code 1 when a conversation failed, 2 on bad input."""
+    from ugst_dspy.runner.meta import tracking_settings
     from ugst_dspy.runner.tracking import ConversationTracker
 
     settings = resolve_config(
@@ -61,10 +76,10 @@ def track(
     items = load_any(conversations, goal_prefix)[:limit]
     tracker = ConversationTracker(settings, retrack=retrack)
     tracker.pool.check()
-    with ConversationWriter(out) as writer:
-        report = run_batch(items, lambda c: c.key, tracker, writer, workers=workers,
-                           progress=ProgressReporter("tracking"))
-    typer.echo(f"{out}: {report.written} tracked, {report.skipped} skipped, {len(report.failed)} failed "
-               f"in {report.seconds:.1f} s", err=True)
-    if report.failed:
+    inputs = [conversations, *([config] if config else [])]
+    writer = ConversationWriter(out, inputs=inputs, settings=tracker.settings(), mix=mix,
+                                settings_of=lambda record: tracking_settings(record.get("meta")))
+    _, failed = run_into(writer, items, lambda c: c.key, tracker, workers=workers, label="tracking",
+                         done_word="tracked", retry_failed=retry_failed)
+    if failed:
         raise typer.Exit(1)

@@ -21,7 +21,6 @@ larger set are the goals of a smaller one.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 
 from ugst_dspy.envs.multiwoz import find_entities, format_time, load_multiwoz_db, parse_time
 from ugst_dspy.errors import UgstError
+from ugst_dspy.files.atomic import write_text_atomic
 from ugst_dspy.files.decompositions import Decomposition
 from ugst_dspy.files.jsonl import dump_line
 from ugst_dspy.rules import DEFAULT_RULES
@@ -702,12 +702,20 @@ def generate_multiwoz_goals(n: int, seed: int, data_dir: str | Path | None = Non
     return [generate_goal(i, seed, db, phrase) for i in range(n)]
 
 
+def _generated(record: dict[str, Any]) -> str | None:
+    return None if record.get("source") == SOURCE else f"not a generated goal (its source is not {SOURCE!r})"
+
+
 def write_generated_goals(goals: Sequence[GeneratedGoal], goals_path: str | Path, gold_path: str | Path) -> None:
     """Write the goal file and the gold decomposition file (JSON Lines, every record validated; existing
     files are replaced whole, each through a temporary file, so a failure leaves no half-written file)."""
+    from ugst_dspy.files.appender import refuse_foreign
+
     goals_path, gold_path = Path(goals_path), Path(gold_path)
     if goals_path.resolve() == gold_path.resolve():
         raise UgstError(f"the goal file and the gold file must differ (both {goals_path})")
+    refuse_foreign(goals_path, "goal", _generated)  # replaced whole: only a file of the same kind
+    refuse_foreign(gold_path, "decomposition")
     for path, kind, records in (
         (goals_path, "goal", [g.to_goal_json() for g in goals]),
         (gold_path, "decomposition", [g.to_gold_json() for g in goals]),
@@ -715,7 +723,4 @@ def write_generated_goals(goals: Sequence[GeneratedGoal], goals_path: str | Path
         for record in records:
             validate(kind, record)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            handle.writelines(dump_line(record) for record in records)
-        os.replace(temporary, path)
+        write_text_atomic(path, "".join(dump_line(record) for record in records))

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ugst_dspy.files.jsonl import JsonlAppender, read_jsonl
+from ugst_dspy.files.appender import JsonlAppender
+from ugst_dspy.files.jsonl import read_jsonl
 from ugst_dspy.state import GoalState
 
 
@@ -33,7 +34,7 @@ def read_decompositions(path: str | Path) -> dict[str, Decomposition]:
 
 
 class DecompositionWriter(JsonlAppender):
-    """Append-only, resumable writer of decompositions."""
+    """Append-only, resumable writer of decompositions (see :class:`JsonlAppender` for the options)."""
 
-    def __init__(self, path: str | Path, *, fsync: bool = True) -> None:
-        super().__init__(path, "decomposition", lambda record: str(record["goal_id"]), fsync=fsync)
+    def __init__(self, path: str | Path, *, fsync: bool = True, **options: Any) -> None:
+        super().__init__(path, "decomposition", lambda record: str(record["goal_id"]), fsync=fsync, **options)

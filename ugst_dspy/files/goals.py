@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ugst_dspy.errors import UgstError
 from ugst_dspy.files.jsonl import read_jsonl
 
 
@@ -38,12 +39,16 @@ def _with_instruction(record: dict[str, Any]) -> dict[str, Any]:
 def read_goals(path: str | Path, limit: int | None = None, ids: set[str] | None = None) -> list[Goal]:
     """All goals of a file (the first ``limit`` of them, or those whose id is in ``ids``).
 
-    Duplicate ids are refused, since results are keyed by goal id.
+    Duplicate ids are refused, since results are keyed by goal id; a file with no goal at all is refused too.
     """
     goals: list[Goal] = []
+    found = False
     for _, goal in read_jsonl(path, "goal", _goal, _with_instruction, unique=("id", lambda g: g.id)):
+        found = True
         if ids is None or goal.id in ids:
             goals.append(goal)
         if limit is not None and len(goals) >= limit:
             break
+    if not found:
+        raise UgstError(f"no records in {path}")
     return goals

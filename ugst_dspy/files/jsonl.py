@@ -1,20 +1,13 @@
-"""JSON Lines reading with precise errors, and an append-only, resumable writer.
+"""JSON Lines reading with precise errors.
 
-Reading: every record is parsed and validated; a bad one raises :class:`RecordError`, whose message names
-the file, the line and the field in one line.
-
-Writing: :class:`JsonlAppender` appends one whole record per ``write`` (a single ``write`` system call on a
-file opened for appending), so a killed run leaves every finished record intact and at most a torn last
-line, which the next run drops before appending. ``done`` holds the keys already in the file, so a rerun
-skips them.
+Every record is parsed and validated; a bad one (not UTF-8, not JSON, not an object, not of the schema)
+raises :class:`RecordError`, whose message names the file, the line and the field in one line. Writing
+lives in :mod:`ugst_dspy.files.appender`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,11 +47,12 @@ def read_jsonl(
     seen: set[str] = set()
     path = Path(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as err:
         raise RecordError(path, 0, "", err.strerror or str(err)) from None
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            line = decode_line(raw, path, number)
             if not line.strip():
                 continue
             record = parse_record(line, path, number, kind, convert, prepare)
@@ -69,6 +63,44 @@ def read_jsonl(
                     raise RecordError(path, number, field, f"duplicate {field} {value!r}")
                 seen.add(value)
             yield number, record
+
+
+def decode_line(raw: bytes, path: str | Path, number: int) -> str:
+    """One line as text; bytes that are not UTF-8 are a :class:`RecordError` naming the line and column."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise RecordError(path, number, "", f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column {err.start + 1})") from None
+
+
+def decode_text(raw: bytes, path: str | Path, what: str = "file") -> str:
+    """A whole file's bytes as text; bytes that are not UTF-8 are a :class:`RecordError` naming the line and
+    column, and saying that a ``what`` is UTF-8 (``"a config file is UTF-8 TOML"``)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        start = raw.rfind(b"\n", 0, err.start) + 1
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = err.start - start + 1
+        raise RecordError(path, line, "", f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column {column}); "
+                          f"{what}") from None
+
+
+def unfinished_tail(path: str | Path, chunk: int = 1 << 16) -> tuple[int, bytes]:
+    """Where the bytes after the last newline of ``path`` start, and those bytes (``b""`` when it ends in one)."""
+    with Path(path).open("rb") as handle:
+        end = handle.seek(0, 2)
+        position, tail = end, b""
+        while position > 0:
+            step = min(chunk, position)
+            position -= step
+            handle.seek(position)
+            block = handle.read(step)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                return position + newline + 1, block[newline + 1 :] + tail
+            tail = block + tail
+        return 0, tail
 
 
 def parse_record(
@@ -115,80 +147,3 @@ def _first_problem(err: ValueError) -> tuple[str, str]:
 def dump_line(record: dict[str, Any]) -> str:
     """One record as one JSON line (UTF-8 text kept as is, no newline inside)."""
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-class JsonlAppender:
-    """Append-only writer of validated records with resume support. Thread-safe.
-
-    >>> with JsonlAppender("out.jsonl", "conversation", key=lambda r: r.get("id") or r["goal_id"]) as out:
-    ...     if "g1" not in out.done:
-    ...         out.write(record)
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        kind: str | None,
-        key: Callable[[dict[str, Any]], str],
-        *,
-        fsync: bool = True,
-    ) -> None:
-        self.path = Path(path)
-        self.kind = kind
-        self.key = key
-        self.fsync = fsync
-        self.done: set[str] = set()
-        self._fd: int | None = None
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> JsonlAppender:
-        self.open()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def open(self) -> None:
-        """Drop a torn last line, read the keys already written, and open for appending."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            self._drop_torn_tail()
-            for _, record in read_jsonl(self.path, self.kind, unique=("id", self.key)):
-                self.done.add(self.key(record))
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def _drop_torn_tail(self) -> None:
-        with self.path.open("rb+") as handle:
-            data = handle.read()
-            if not data or data.endswith(b"\n"):
-                return
-            keep = data.rfind(b"\n") + 1
-            handle.truncate(keep)
-        print(
-            f"ugst: {self.path}: dropped an unfinished last line ({len(data) - keep} bytes) left by an interrupted run",
-            file=sys.stderr,
-        )
-
-    def write(self, record: dict[str, Any]) -> None:
-        """Validate and append one record; refuses a key that is already in the file."""
-        if self.kind is not None:
-            validate(self.kind, record)
-        key = self.key(record)
-        line = dump_line(record).encode("utf-8")
-        with self._lock:
-            if self._fd is None:
-                raise RuntimeError(f"{self.path} is not open for writing")
-            if key in self.done:
-                raise ValueError(f"{self.path}: record {key!r} is already written")
-            written = os.write(self._fd, line)
-            if written != len(line):  # pragma: no cover - only on a full disk
-                raise OSError(f"{self.path}: short write ({written} of {len(line)} bytes)")
-            if self.fsync:
-                os.fsync(self._fd)
-            self.done.add(key)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None

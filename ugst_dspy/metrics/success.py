@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ugst_dspy.conversation import Conversation, meta_value
+from ugst_dspy.errors import UgstError
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
 from ugst_dspy.state import CATEGORIES, Category, GoalState
 
@@ -86,6 +87,17 @@ def group_key(group_by: str | None) -> Callable[[Conversation], str]:
         return "n/a" if value is None else str(value)
 
     return key
+
+
+def check_group_by(conversations: Iterable[Conversation], group_by: str | None) -> None:
+    """Refuse (one line) a ``group_by`` path that no conversation has: a typo would put all in group ``n/a``."""
+    if not group_by:
+        return
+    conversations = list(conversations)
+    if conversations and all(meta_value(c, group_by) is None for c in conversations):
+        known = sorted({key for c in conversations for key in c.meta if not isinstance(c.meta[key], dict)})
+        raise UgstError(f"--group-by {group_by!r}: no conversation has this field (top-level meta fields: "
+                        f"{', '.join(known[:20])}; use a dotted path such as models.simulator)")
 
 
 def success_table(

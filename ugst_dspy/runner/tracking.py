@@ -12,7 +12,7 @@ from ugst_dspy.conversation import Conversation
 from ugst_dspy.engines.spec import ModelPool, configure_adapter
 from ugst_dspy.programs.evaluator import UGSTEvaluator
 from ugst_dspy.rules import get_rules
-from ugst_dspy.runner.meta import merge_usage, run_meta
+from ugst_dspy.runner.meta import merge_usage, run_meta, tracking_settings
 from ugst_dspy.usage import UsageRecorder
 
 TRACKING_ROLES = ("decomposer", "tracker")
@@ -37,6 +37,10 @@ class ConversationTracker:
             self.evaluator.decomposer.set_lm(self.pool.lm("decomposer"))
             self.evaluator.tracker.set_lm(self.pool.lm("tracker"))
             self._bound = True
+
+    def settings(self) -> dict[str, Any]:
+        """What a rerun into the same output must match (see :func:`tracking_settings`)."""
+        return tracking_settings({"tracking": {"mode": self.config.tracker_mode, "config": self.config.to_json()}})
 
     def __call__(self, conversation: Conversation) -> dict[str, Any]:
         self.bind()
