@@ -4,6 +4,10 @@ The policy is the system message, the conversation the chat history; when the en
 calls, they run on the environment and their results go back as ``tool`` messages, up to ``max_steps``
 per turn. Spec: ``endpoint:MODEL@URL`` (``URL`` like ``http://127.0.0.1:8000/v1``); the API key comes from
 ``$UGST_AGENT_API_KEY`` or ``$OPENAI_API_KEY`` (``none`` when unset, as local servers expect).
+
+A request waits at most ``timeout`` seconds at each step (connect, send, each read) and is retried
+``max_retries`` times by the OpenAI client, with exponential backoff (0.5 s doubling to at most 8 s,
+jittered), on timeouts, broken connections, 408/409/429 and 5xx; then :meth:`EndpointAgent.respond` raises.
 """
 
 from __future__ import annotations

@@ -98,22 +98,29 @@ def vllm_lm(
     *,
     cache: bool = False,
     num_retries: int = 3,
+    timeout: float | None = None,
     check: bool = True,
     **kwargs: Any,
 ) -> Any:
     """A ``dspy.LM`` for ``model`` on the vLLM server at ``base_url``, with JSON-schema structured outputs.
 
     The DSPy response cache is off unless ``cache=True``. ``num_retries`` retries server errors, timeouts
-    and broken connections with exponential backoff (DSPy's own retry loop). ``check`` first asks the
-    server for its models, so a wrong URL or model name fails here with a one-line :class:`UgstError`
-    rather than after the retries of the first call. Other keyword arguments go to ``dspy.LM``
-    (``max_tokens``, ``temperature``, ``timeout``, ``api_key``...).
+    and broken connections with exponential backoff (DSPy's own retry loop). ``timeout`` (seconds) bounds
+    each wait of a request (sending, every read; connecting keeps DSPy's 10 s), so a server that stops
+    answering fails the call.
+    ``check`` first asks the server for its models (waiting at most ``timeout``, and 5 s), so a wrong URL
+    or model name fails here with a one-line :class:`UgstError` rather than after the retries of the first
+    call. Other keyword arguments go to ``dspy.LM`` (``max_tokens``, ``temperature``, ``api_key``...).
     """
     if not model:
         raise UgstError("vllm_lm needs a model name (the server's --served-model-name)")
     url = normalize_base_url(base_url)
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise UgstError(f"vllm_lm: timeout must be a number of seconds above 0, got {timeout!r}")
+        kwargs["timeout"] = float(timeout)
     if check:
-        names = served_models(url)
+        names = served_models(url, timeout=min(5.0, timeout or 5.0))
         if model not in names:
             raise UgstError(f"vLLM server at {url} serves {', '.join(map(repr, names)) or 'no model'}, not {model!r}")
     import dspy

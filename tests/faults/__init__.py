@@ -1,0 +1,1 @@
+"""Fault injection: a fake OpenAI-compatible server that misbehaves on purpose, and the tests that use it."""
