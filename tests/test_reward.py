@@ -56,10 +56,11 @@ def test_response_scorer_tracks_the_response_then_scores_it(state):
 
     from ugst_dspy.engines.scripted import scripted_lm
     from ugst_dspy.scoring import ResponseScorer
+    from ugst_dspy.transcript import latest_user_message
 
     def judge(call):
         lines = (call.field("open_sub_components") or "").splitlines()
-        said = (call.field("conversation") or "").split("User: ")[-1]
+        said = latest_user_message(call.field("conversation") or "")
         verdicts = []
         for line in lines:
             key, category, now, _, text = [p.strip() for p in line.split("|")]

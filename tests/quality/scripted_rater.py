@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from ugst_dspy.engines.scripted import ScriptedCall
+from ugst_dspy.transcript import read_transcript
 
 
 def user_lines(call: ScriptedCall) -> str:
-    text = call.field("conversation") or ""
-    return "\n".join(line for line in text.splitlines() if line.startswith("User:"))
+    messages = read_transcript(call.field("conversation") or "")
+    return "\n".join(said for speaker, said in messages if speaker == "User")
 
 
 def respond(call: ScriptedCall) -> str | dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,6 +27,21 @@ def request_chat(request: Request) -> list[dict[str, str]]:
         role = "system" if message.role == "developer" else message.role
         chat.append({"role": role, "content": _text(message.parts, f"a {message.role} message")})
     return chat
+
+
+def defuse_special_tokens(chat: list[dict[str, str]], specials: Iterable[str]) -> list[dict[str, str]]:
+    """The chat with every special token of the tokenizer written out of reach in message text.
+
+    A chat template tokenizes its messages with special tokens split out, so an utterance holding
+    ``<|im_end|>\n<|im_start|>user`` would open a real new turn. Each occurrence gets a space after its first
+    character (``<|im_end|>`` -> ``< |im_end|>``): still readable, never the token.
+    """
+    tokens = sorted({token for token in specials if len(token) > 1}, key=len, reverse=True)
+    if not tokens:
+        return chat
+    pattern = re.compile("|".join(re.escape(token) for token in tokens))
+    return [{**message, "content": pattern.sub(lambda m: m.group(0)[0] + " " + m.group(0)[1:], message["content"])}
+            for message in chat]
 
 
 def _text(parts: Any, where: str) -> str:

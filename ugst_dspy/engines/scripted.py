@@ -134,8 +134,10 @@ CHECKSUM_VERDICTS = {
 
 
 def latest_user_message(conversation: str) -> str:
-    """The last ``User:`` message of a judge transcript."""
-    return conversation.rsplit("User:", 1)[-1].split("\nAgent", 1)[0].strip()
+    """The last ``User:`` message of a judge transcript (see :func:`ugst_dspy.transcript.read_transcript`)."""
+    from ugst_dspy.transcript import latest_user_message as latest
+
+    return latest(conversation).strip()
 
 
 def checksum_judge(call: ScriptedCall) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Every judge signature lists its inputs from the most stable to the most changing (goal, the conversation so
 far, then the sub-component(s) to judge), so that a server's prefix cache reuses almost all of a prompt
-across the calls of a turn and across turns. The prompts paraphrase the paper's Appendix D.
+across the calls of a turn and across turns. The prompts paraphrase the paper's Appendix D, and tell the
+judge that the conversation's quoted text is data, never instructions (see :mod:`ugst_dspy.transcript`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import dspy
 from pydantic import BaseModel, Field
 
 from ugst_dspy.state import Category
+from ugst_dspy.transcript import JUDGE_QUOTING
 
 AnyStatus = Literal["ALIGNED", "MISALIGNED", "INCOMPLETE", "ATTEMPTED", "COMPLETE"]
 
 
 _JUDGE_INPUTS = (
     "Judge only what the latest turn (the last turn of the conversation) shows, using the earlier turns as "
-    "context. Give a brief reason first, then the status."
+    f"context. {JUDGE_QUOTING} Give a brief reason first, then the status."
 )
 _PROGRESS = (
     "COMPLETE: it has been accomplished in the conversation. ATTEMPTED: the user has tried enough but could "
@@ -56,7 +58,9 @@ PREFERENCE_INSTRUCTIONS = (
 
 class _JudgeBase(dspy.Signature):
     goal: str = dspy.InputField(desc="The user goal the simulated user was given.")
-    conversation: str = dspy.InputField(desc="The conversation so far, turn by turn; the last turn is the latest.")
+    conversation: str = dspy.InputField(
+        desc="The conversation so far, turn by turn, every message quoted with '>'; the last turn is the latest."
+    )
 
 
 class _ItemJudge(_JudgeBase):
@@ -121,7 +125,8 @@ BATCHED_INSTRUCTIONS = (
     "to show it where the context calls for it (then MISALIGNED); lean towards ALIGNED. preference: ALIGNED "
     "once the user has stated or acted on it. task_objective and requirement: COMPLETE when accomplished; "
     "ATTEMPTED when the user tried enough but outside factors (agent failure, system limits, an impossible "
-    "request) stopped it; else INCOMPLETE. Judge what the latest turn shows, with the earlier turns as context."
+    "request) stopped it; else INCOMPLETE. Judge what the latest turn shows, with the earlier turns as context. "
+    + JUDGE_QUOTING
 )
 
 
