@@ -8,7 +8,10 @@ program ``ugst_program.json``: the student program the model was trained on, whi
 ``ugst simulate --simulator-model DIR`` loads by itself. The folder loads with the local engine
 (:class:`~ugst_dspy.engines.local.TransformersEngine`) and with vLLM (``ugst serve``, ``vllm serve DIR``).
 
-The folder is written beside ``out`` and moved into place when complete.
+The folder is written beside ``out`` and moved into place when complete; a failed export leaves nothing
+behind (nor the folders made for ``out``) and an existing ``out`` as it was. ``out`` may not be, contain or
+lie inside the checkpoint, its training run folder or a LoRA checkpoint's base model (see
+:mod:`~ugst_dspy.optimizers.outdir`), not even with ``overwrite``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import require
 
 PROGRAM_FILE = "ugst_program.json"
 RECORD_FILE = "ugst_training.json"
@@ -59,6 +63,7 @@ def export_checkpoint(
     ``evaluation`` are conversation files simulated with the model, summed up in the model card.
     ``out`` must be empty or absent unless ``overwrite``.
     """
+    from ugst_dspy.optimizers.outdir import check_export_dir
     from ugst_dspy.optimizers.training import (
         load_model,
         load_student_program,
@@ -71,18 +76,17 @@ def export_checkpoint(
     checkpoint = Path(checkpoint).expanduser()
     out = Path(out).expanduser()
     kind = checkpoint_kind(checkpoint)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise UgstError(f"{out}: already exists and is not empty (choose another --out, or --overwrite)")
-    if out.resolve() == checkpoint.resolve():
-        raise UgstError(f"{out}: export into a new folder, not into the checkpoint itself")
+    target = check_export_dir(out, checkpoint, overwrite=overwrite)  # resolved: a symlinked --out is followed
     student = load_student_program(program, checkpoint)
     table = evaluation_table(evaluation)
     model, tokenizer = load_model(checkpoint)
     record = read_record(checkpoint) or {}
     history = read_log_history(checkpoint)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-export-", dir=out.parent))
+    created = [p for p in (target.parent, *target.parent.parents) if not p.exists()]  # innermost first
+    work: Path | None = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{target.name}-export-", dir=target.parent))
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
         generation_config(model, tokenizer).save_pretrained(work)
@@ -91,23 +95,29 @@ def export_checkpoint(
                   "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         write_json(work / RECORD_FILE, {**record, "export": export})
         (work / CARD_FILE).write_text(model_card(out.name, record, history, export, table), encoding="utf-8")
-        _replace(work, out)
+        _replace(work, target)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        for folder in created:  # the folders made for --out, innermost first, if nothing else came into them
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not made here after all, or not empty
         raise
     return out
 
 
 def generation_config(model: Any, tokenizer: Any) -> Any:
     """Stop at the tokenizer's end-of-turn token; sample like the simulator role does by default."""
-    from transformers import GenerationConfig
+    transformers = require("transformers", "local", "exporting a model")
 
     eos = [tokenizer.eos_token_id]
     configured = model.generation_config.eos_token_id
     for extra in configured if isinstance(configured, list) else [configured]:
         if extra is not None and extra not in eos:
             eos.append(extra)
-    return GenerationConfig(
+    return transformers.GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=eos if len(eos) > 1 else eos[0],
         pad_token_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id,
@@ -117,16 +127,22 @@ def generation_config(model: Any, tokenizer: Any) -> Any:
 
 
 def _replace(work: Path, out: Path) -> None:
+    """Move the finished folder ``work`` to ``out``; an existing ``out`` is set aside first, put back if
+    the move fails, and deleted once the new folder is in place."""
     import os
 
-    if out.exists():
-        old = out.with_name(f".{out.name}-old-{os.getpid()}")
-        os.replace(out, old)
+    work.chmod(0o755)
+    if not out.exists():
         os.replace(work, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
+        return
+    old = out.with_name(f".{out.name}-old-{os.getpid()}-{work.name.rsplit('-', 1)[-1]}")
+    os.replace(out, old)
+    try:
         os.replace(work, out)
-    out.chmod(0o755)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 # -- the model card --------------------------------------------------------------------------------
@@ -137,13 +153,14 @@ def evaluation_table(paths: Sequence[str | Path]) -> str | None:
     if not paths:
         return None
     from ugst_dspy.metrics.success import success_table
+    from ugst_dspy.metrics.tracker_modes import tracker_modes
     from ugst_dspy.optimizers.sft_data import read_sources
     from ugst_dspy.report.table import format_success_table
 
     conversations = read_sources(list(paths))
     if not conversations:
         raise UgstError(f"no conversations in {', '.join(str(p) for p in paths)}")
-    return format_success_table(success_table(conversations), "markdown")
+    return format_success_table(success_table(conversations), "markdown", trackers=tracker_modes(conversations))
 
 
 def _stages(record: dict[str, Any]) -> list[dict[str, Any]]:
