@@ -28,17 +28,27 @@ STATUS_SCHEMA: dict[str, Any] = {
 }
 
 
-def decomposition_schema() -> dict[str, Any]:
-    from ugst_dspy.signatures.decompose import Decomposition
+GOAL = "You are Yusuf Rossi in 19122. Exchange the keyboard for a clicky one; you prefer RGB. You are detail-oriented."
 
-    return Decomposition.model_json_schema()
+
+def decomposition_bound() -> Any:
+    """The bound DecomposeGoal gives this goal's decomposition (it follows the goal: 8 items of 128 characters)."""
+    from ugst_dspy.modules.goal_pieces import goal_bound
+
+    return goal_bound(GOAL)
+
+
+def decomposition_schema() -> dict[str, Any]:
+    from ugst_dspy.signatures.decompose import decomposition_type
+
+    bound = decomposition_bound()
+    return decomposition_type(bound.max_items, bound.max_text).model_json_schema()
 
 
 PROMPTS = {
     "status": "Judge the task objective 'Exchange the keyboard' after: User: I want a clicky keyboard. "
               "Agent: Done, exchanged. Answer as JSON with reason and status.",
-    "decomposition": "Decompose this user goal into sub-components as JSON: You are Yusuf Rossi in 19122. "
-                     "Exchange the keyboard for a clicky one; you prefer RGB. You are detail-oriented.",
+    "decomposition": f"Decompose this user goal into sub-components as JSON: {GOAL}",
 }
 
 
@@ -110,10 +120,11 @@ def run(tiny: int, embedded: int) -> dict[str, Any]:
         engine = TransformersEngine(folder, **options)
         for name, schema in (("status", STATUS_SCHEMA), ("decomposition", decomposition_schema())):
             if name == "decomposition" and label == "embedded":
-                n = max(1, n // 5)  # up to 768 tokens each: SmolLM2 writes to every bound
+                n = max(1, n // 5)  # SmolLM2 writes to every bound
             free, timed = max(1, n // 10), max(1, min(20, n // 10))
-            results[f"{label}/{name}"] = measure(engine, name, schema, n, free, timed,
-                                                 96 if name == "status" else 768)
+            # a decomposition gets the tokens its bound may need, as DecomposeGoal gives it
+            tokens = 96 if name == "status" else decomposition_bound().worst_case_tokens()
+            results[f"{label}/{name}"] = measure(engine, name, schema, n, free, timed, tokens)
             print(f"  {label}/{name}: {results[f'{label}/{name}']}", flush=True)
     return results
 

@@ -20,6 +20,7 @@ from typing import Any
 from ugst_dspy.config import UGSTConfig
 from ugst_dspy.conversation import Conversation
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import require
 from ugst_dspy.optimizers.layout import (
     DEFAULT_MAX_TURNS,
     StudentTurn,
@@ -61,20 +62,24 @@ def sft_records(
 ) -> list[dict[str, Any]]:
     """One prompt/completion record per teacher turn that carries reasoning.
 
-    The stop flag of a record is true for the last turn of a conversation the user ended. Conversations
-    that ended in an error are left out when ``skip_errors``.
+    The stop flag of a record is true for the user's stop message only (:attr:`Conversation.stop_turn`: the
+    last turn of a conversation the user ended, never answered by the agent in a simulated record;
+    ``Terminate.`` with the teacher's reasoning for stopping when it said nothing else) and false for every
+    turn before it. A record written before stop messages were kept ends with an answered turn: no turn of it
+    is a stop.
+    Conversations that ended in an error are left out when ``skip_errors``.
     """
     records = []
     for conversation in conversations:
         if skip_errors and conversation.ended_by == "error":
             continue
         max_turns = conversation_max_turns(conversation)
-        last = len(conversation.turns) - 1
+        stop_turn = conversation.stop_turn
         for index, turn in enumerate(conversation.turns):
             reasoning = turn_reasoning(turn)
             if reasoning is None:
                 continue
-            stop = index == last and conversation.ended_by == "user_stop"
+            stop = index == stop_turn
             prompt = student_messages(conversation.instruction, conversation.turns[:index], max_turns, program)
             records.append({
                 "prompt": prompt,
@@ -86,13 +91,16 @@ def sft_records(
 
 
 def read_sources(paths: Sequence[str | Path]) -> list[Conversation]:
-    """The conversations of every file, in order; a missing or malformed file is a one-line error."""
-    from ugst_dspy.files.conversations import read_conversations
+    """The results of every file, in order (failed conversations left out, with a note); a missing, empty or
+    malformed file, or one given twice, is a one-line error."""
+    import sys
 
-    conversations: list[Conversation] = []
-    for path in paths:
-        conversations.extend(read_conversations(path))
-    return conversations
+    from ugst_dspy.files.conversations import load_conversations
+
+    loaded = load_conversations(paths)
+    if loaded.failed:
+        print(f"ugst: {loaded.failure_note()}", file=sys.stderr)
+    return loaded.conversations
 
 
 def build_sft_dataset(
@@ -104,7 +112,7 @@ def build_sft_dataset(
 
     Refuses, in one line, sources that hold no teacher turn with reasoning.
     """
-    from datasets import Dataset
+    datasets = require("datasets", "train", "SFT data")
 
     conversations = [c for c in sources if isinstance(c, Conversation)]
     paths = [p for p in sources if not isinstance(p, Conversation)]
@@ -116,7 +124,7 @@ def build_sft_dataset(
             f"no SFT data in {where}: no turn carries the teacher's reasoning "
             "(generate conversations with the reasoning teacher: ugst sft --teacher-runs FILE)"
         )
-    return Dataset.from_list(records)
+    return datasets.Dataset.from_list(records)
 
 
 def generate_teacher_conversations(

@@ -8,7 +8,8 @@ user message ``u_{i+1}``:
   agent text, tool calls; no states), ``state`` (``S_i``, the state after turn ``i``; ``S_0`` is the
   record's ``initial_state``) and ``max_turns``;
 - labels ``reference`` (the record's own user message ``u_{i+1}``) and ``reference_stop`` (whether that
-  message ended the conversation);
+  message is the user's stop message, :attr:`~ugst_dspy.conversation.Conversation.stop_turn`: never a turn
+  the agent answered);
 - ``conversation_id`` and ``turn`` (``i + 1``), to trace an example back to its record.
 
 Records that are not tracked are skipped and counted. Splitting keeps every prefix of one conversation on
@@ -71,7 +72,7 @@ def conversation_examples(conversation: Conversation, max_turns: int | None = No
     limit = max_turns if max_turns is not None else record_max_turns(conversation)
     states = conversation.states
     seen = [simulator_view(turn) for turn in conversation.turns]
-    last = len(conversation.turns) - 1
+    stop_turn = conversation.stop_turn  # the user's stop message: the only turn whose reference is a stop
     examples = []
     for i, turn in enumerate(conversation.turns):
         example = dspy.Example(
@@ -80,7 +81,7 @@ def conversation_examples(conversation: Conversation, max_turns: int | None = No
             state=states[i],
             max_turns=max(limit, i + 1),
             reference=turn.user,
-            reference_stop=i == last and conversation.ended_by == "user_stop",
+            reference_stop=i == stop_turn,
             conversation_id=conversation.key,
             turn=i + 1,
         )

@@ -61,6 +61,26 @@ class Conversation(BaseModel):
         return self.turns[-1].state if self.turns else self.initial_state
 
     @property
+    def stop_turn(self) -> int | None:
+        """The index of the turn that holds the user's stop message, else ``None``.
+
+        That is the last turn of a conversation the user ended, when its user message carries a stop marker
+        (``Terminate.``, ``###STOP###``: an imported or hand-written record, answered or not) or the agent did
+        not answer it (no text, no tool call). The runner records the stop message as a turn of its own
+        (``Terminate.`` when the user said nothing else), so every turn before it has the agent's answer. A
+        record written before that, whose user stopped with an empty message, ends with an answered turn
+        without a marker: it has none.
+        """
+        from ugst_dspy.stop import split_stop
+
+        if self.ended_by != "user_stop" or not self.turns:
+            return None
+        last = self.turns[-1]
+        if split_stop(last.user)[1] or not (last.agent.strip() or last.tool_calls):
+            return len(self.turns) - 1
+        return None
+
+    @property
     def states(self) -> list[GoalState | None]:
         """S_0 .. S_n (entries are ``None`` where not tracked yet)."""
         return [self.initial_state, *(turn.state for turn in self.turns)]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 STOP_MARKERS = ("Terminate.", "TERMINATE", "###STOP###")
+STOP_MESSAGE = "Terminate."
+"""The user's message recorded when it stopped without saying anything else (the paper's convention)."""
 _MARKER = re.compile(r"\s*(?:\bTerminate\.|\bTERMINATE\b|###STOP###)\s*")
 
 

@@ -116,6 +116,13 @@ def _encode_states(conversation: Conversation) -> tuple[list[list[Any]], list[An
     return rows.items, encoded
 
 
+def _reasoning_text(reasoning: Any) -> str:
+    """A turn's simulator reasoning as text: a string as it is, the reasoning simulators' parts one a line."""
+    if isinstance(reasoning, dict):
+        return "\n".join(f"{key}: {value}" for key, value in reasoning.items() if str(value or "").strip())
+    return reasoning if isinstance(reasoning, str) else ""
+
+
 def conversation_json(
     conversation: Conversation, group: int, stuck_turns: int | None = DEFAULT_STUCK_TURNS
 ) -> dict[str, Any]:
@@ -130,8 +137,9 @@ def conversation_json(
         extra = turn.model_extra or {}
         if extra.get("illegal_updates"):
             entry["ill"] = extra["illegal_updates"]
-        if isinstance(extra.get("reasoning"), str) and extra["reasoning"]:
-            entry["why"] = extra["reasoning"]
+        why = _reasoning_text(extra.get("reasoning"))
+        if why:
+            entry["why"] = why  # the reasoning teacher's, also for its stop message
         turns.append(entry)
     meta = {key: value for key, value in conversation.meta.items() if key not in META_LEFT_OUT}
     if isinstance(meta.get("rules"), dict):
