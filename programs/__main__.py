@@ -8,8 +8,8 @@ DEFAULTS = {
     "state-steered": ("simulator", "state-steered", {}),
     "reasoning": ("simulator", "reasoning", {}),
     "reasoning-teacher": ("simulator", "reasoning", {"use_state": True}),
-    "ugst-evaluator": ("evaluator", "ugst", {"mode": "batched"}),
-    "ugst-evaluator-per-component": ("evaluator", "ugst", {"mode": "per_component"}),
+    "ugst-evaluator": ("evaluator", "ugst", {"mode": "per_component"}),  # the paper's tracker
+    "ugst-evaluator-batched": ("evaluator", "ugst", {"mode": "batched"}),
 }
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""The UGST evaluator: decompose a goal (unless a state is given), then track the goal state turn by turn."""
+"""The UGST evaluator: decompose a goal (unless a state is given), then track the goal state turn by turn.
+
+Its tracker is the paper's by default (``per_component``: one judge call per open sub-component, absorbed
+ones skipped), the tracker behind every reported number; ``mode="batched"`` is the cheaper option (see
+docs/ugst.md for the agreement it reached with the paper's scheme).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ class UGSTEvaluator(dspy.Module):
     states of a conversation record.
     """
 
-    def __init__(self, mode: TrackerMode = "batched", rules: RuleSet = DEFAULT_RULES) -> None:
+    def __init__(self, mode: TrackerMode = "per_component", rules: RuleSet = DEFAULT_RULES) -> None:
         super().__init__()
         self.rules = rules
         self.decomposer = DecomposeGoal(rules)

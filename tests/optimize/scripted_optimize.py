@@ -12,15 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from ugst_dspy.engines.scripted import ScriptedCall
+from ugst_dspy.transcript import latest_user_message, read_transcript
 
 GOOD = "I'd like the keyboard with clicky switches, please."
 BLAND = "Hello, I need some help with an order."
 PROPOSAL = "Say plainly that you want the keyboard with clicky switches."
-
-
-def latest_user_message(conversation: str) -> str:
-    lines = [line for line in conversation.splitlines() if line.startswith("User: ")]
-    return lines[-1][len("User: "):] if lines else ""
 
 
 def track(call: ScriptedCall) -> dict[str, Any]:
@@ -38,9 +34,21 @@ def track(call: ScriptedCall) -> dict[str, Any]:
     return {"verdicts": verdicts}
 
 
+def judge(call: ScriptedCall) -> dict[str, Any]:
+    """The per-component tracker: ``track``'s verdict for the one sub-component it is asked about."""
+    said = latest_user_message(call.field("conversation") or "")
+    allowed = ((call.schema or {}).get("properties", {}).get("status") or {}).get("enum", [])
+    status = call.field("current_status") or allowed[0]
+    if "COMPLETE" in allowed and "clicky" in said:
+        status = "COMPLETE"
+    elif "MISALIGNED" in allowed:  # profile, policy or preference: as ``track`` judges them
+        status = "ALIGNED" if "clicky" in said or status == "ALIGNED" else "MISALIGNED"
+        status = "MISALIGNED" if "rude" in said else status
+    return {"reason": "scripted", "status": status}
+
+
 def simulate(call: ScriptedCall) -> dict[str, Any]:
-    budget = call.field("turn_budget") or ""
-    turn = int(budget.split()[3]) if budget.startswith("This is turn") else 1
+    turn = 1 + sum(1 for speaker, _ in read_transcript(call.field("conversation") or "") if speaker == "You")
     good = "clicky" in call.system or turn == 2
     reasoning = {name: f"scripted {name}" for name in ("progress", "remaining", "alignment")
                  if name in (call.schema or {}).get("properties", {})}  # the reasoning simulator's fields
@@ -60,6 +68,8 @@ def respond(call: ScriptedCall) -> dict[str, Any] | str:
     fields = set((call.schema or {}).get("properties", {}))
     if "verdicts" in fields:
         return track(call)
+    if "status" in fields:
+        return judge(call)
     if "reply" in fields:
         return simulate(call)
     return propose(call)

@@ -41,10 +41,11 @@ def test_optimize_compiles_saves_and_prints_scores(tmp_path, capsys):
     entry = json.loads(out.read_text())["ugst"]
     assert entry["optimization"]["optimizer"]["optimizer"] == "gepa"
     assert entry["optimization"]["reward"]["mode"] == "progress"
+    assert entry["optimization"]["reward"]["tracker_mode"] == "batched"  # rewards: the steering tracker
     assert entry["optimization"]["scores"]["after"]["val"]["mean"] == 1.0
 
 
-def test_the_default_output_runs_with_simulate(tmp_path, monkeypatch, capsys, shared_data):
+def test_the_default_output_runs_with_simulate(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["optimize", "-c", str(EXAMPLES), "--max-demos", "1", "--model", SCRIPTED]) == 0
     out = tmp_path / "programs" / "compiled" / "state-steered-bootstrap.json"
@@ -59,8 +60,10 @@ def test_the_default_output_runs_with_simulate(tmp_path, monkeypatch, capsys, sh
 
 def test_the_reasoning_simulator_compiles_too(tmp_path, capsys):
     out = tmp_path / "reasoning.json"
-    assert main(["optimize", "-c", str(EXAMPLES), "-s", "reasoning", "-o", str(out), "--model", SCRIPTED]) == 0
+    assert main(["optimize", "-c", str(EXAMPLES), "-s", "reasoning", "-o", str(out), "--model", SCRIPTED,
+                 "--mode", "per_component"]) == 0  # --mode: the tracker of the rewards
     program = load_program(out)
+    assert json.loads(out.read_text())["ugst"]["optimization"]["reward"]["tracker_mode"] == "per_component"
     assert program.name == "reasoning" and program.respond.demos
     assert program.respond.demos[0]["progress"] == "scripted progress"
 

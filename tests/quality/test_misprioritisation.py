@@ -17,7 +17,7 @@ def test_stuck_on_an_attempted_objective_while_another_stays_incomplete(state):
     # turn 1: o0 ATTEMPTED; turns 2-4: nothing moves; o1 INCOMPLETE throughout. n=4, m=3: S_1..S_4.
     c = tracked(state, [[(O0, "ATTEMPTED")], [], [], []], "user_stop")
     assert stuck_objective(c, 3) == 0
-    assert diagnose(c, stuck_turns=3) == ["premature_termination", MISPRIORITISATION]
+    assert diagnose(c, stuck_turns=3) == ["premature_termination", "partial_completion", MISPRIORITISATION]
     # m=4 needs o0 ATTEMPTED in S_0 too: no
     assert stuck_objective(c, 4) is None
 
@@ -57,14 +57,17 @@ def test_short_or_untracked_windows_give_no_verdict(state):
         stuck_objective(c, 0)
 
 
-def test_opt_in_keeps_the_three_classes_by_default(state):
+def test_opt_in_keeps_the_deterministic_classes_by_default(state):
     stuck = tracked(state, [[(O0, "ATTEMPTED")], [], [], []], "user_stop", key="s")
     other = tracked(state, [[(O0, "COMPLETE")]], "user_stop", key="o")
-    assert diagnose(stuck) == ["premature_termination"]
+    assert diagnose(stuck) == ["premature_termination", "partial_completion"]
     default = diagnose_all([stuck, other]).counts()
-    assert list(default) == ["premature_termination", "no_termination", "length_exhaustion"]
+    assert list(default) == [
+        "premature_termination", "stop_with_request", "partial_completion", "no_termination", "length_exhaustion",
+    ]
     summary = diagnose_all([stuck, other], stuck_turns=3)
     assert summary.counts() == {
-        "premature_termination": 2, "no_termination": 0, "length_exhaustion": 0, "misprioritisation": 1,
+        "premature_termination": 2, "stop_with_request": 0, "partial_completion": 2, "no_termination": 0,
+        "length_exhaustion": 0, "misprioritisation": 1,
     }
     assert summary.by_class[MISPRIORITISATION] == ["s"]

@@ -9,7 +9,7 @@ import pytest
 from ugst_dspy import ToolCall, Turn
 from ugst_dspy.engines.scripted import scripted_lm
 from ugst_dspy.errors import UgstError
-from ugst_dspy.metrics.quality import ConversationRating, quality_table
+from ugst_dspy.metrics.quality import ConversationRating, quality_table, rubric_aspects
 from ugst_dspy.modules import ConversationRater, rate_all
 
 from .helpers import chat
@@ -35,9 +35,17 @@ def test_scores_are_typed_one_to_five_and_classes_boolean():
     assert failures.schema["required"] == ["reason", "confusion", "contradiction"]
     assert "grammar" in naturalness.system and "conversational style" in naturalness.system
     assert "goal progression" in coherence.system and "logical flow" in coherence.system
+    # Appendix F: coherence weighs whether the user answers the agent's questions and requests for
+    # clarification; naturalness' context relevance weighs the user goal too
+    assert "- response appropriateness: when the agent asks a question or asks for clarification, the user's " \
+        "next message answers it" in coherence.system
+    assert "- context relevance: it fits what the agent just said, the conversation so far and the user's goal" \
+        in naturalness.system
+    for criterion, call in (("naturalness", naturalness), ("coherence", coherence)):
+        assert [a for a in rubric_aspects()[criterion] if f"- {a}" not in call.system] == []
     assert "confused about their role" in failures.system
     shown = naturalness.field("conversation") or ""
-    assert "User: Hi, I want a clicky keyboard." in shown and "SECRET-RESULT" not in shown  # no tool calls
+    assert "User:\n> Hi, I want a clicky keyboard." in shown and "SECRET-RESULT" not in shown  # no tool calls
     assert naturalness.field("goal") == GOAL
     assert prediction.rating == ConversationRating(
         naturalness=5, coherence=4, confusion=False, contradiction=False,

@@ -122,7 +122,7 @@ def test_diagnostics_usage_and_end_reason_are_embedded(mixed):
     data = report_data(mixed, group_by="simulator")
     by_key = {c["k"]: c for c in data["conversations"]}
     assert by_key["retail-test-0#prompt-2"]["dx"] == ["length_exhaustion"]
-    assert by_key["retail-test-0#prompt"]["dx"] == ["premature_termination"]
+    assert by_key["retail-test-0#prompt"]["dx"] == ["premature_termination", "partial_completion"]
     assert by_key["syn-0"]["use"]["tracker"]["completion_tokens"] is None
     assert by_key["retail-test-0#prompt"]["end"] == "user_stop"
     assert data["groups"][:2] == ["state-steered", "prompt"]
@@ -151,6 +151,12 @@ def test_the_summary_table_has_every_rate_with_counts(html, mixed):
     assert "100.0 (1/1)" in html  # the state-steered example profile
     assert "length exhaustion" in html and "ended: max turns" in html
     assert "Role</th>" in html and "unknown" in html  # usage per role, an unreported count shown as unknown
+    from html import escape
+
+    from ugst_dspy.metrics.tracker_modes import tracker_modes
+
+    line = tracker_modes(mixed, "simulator").line()  # the tracker behind the rates, as ugst evaluate says it
+    assert line.startswith("Tracker: ") and f'<p class="sub">{escape(line)}</p>' in html
 
 
 def test_the_chart_draws_a_titled_bar_per_group_and_category():

@@ -47,7 +47,14 @@ def test_the_student_prompt_is_what_the_dspy_program_sends_and_holds_no_state(st
         said = simulator(goal=GOAL, turns=turns, max_turns=6)
     messages = student_messages(GOAL, turns, 6)
     assert messages == [{"role": "system", "content": seen[0].system}, *seen[0].messages]
-    assert "This is turn 2 of at most 6" in messages[-1]["content"] and "INCOMPLETE" not in messages[-1]["content"]
+    assert "can last at most 6 turns" in messages[-1]["content"] and "INCOMPLETE" not in messages[-1]["content"]
+    assert "This is turn" not in messages[-1]["content"]  # the limit stated once, as at inference
+    counting = ReasoningSimulator(countdown=True)  # a program with the countdown: its training prompts count too
+    counting.set_lm(scripted_lm(answer))
+    with dspy.context(adapter=dspy.JSONAdapter()):
+        counting(goal=GOAL, turns=turns, max_turns=6)
+    assert student_messages(GOAL, turns, 6, counting) == [{"role": "system", "content": seen[1].system}, *seen[1].messages]
+    assert "This is turn 2 of at most 6; 4 more after this one." in seen[1].messages[-1]["content"]
     assert said.reply == "Hello." and said.reasoning == {"progress": "p", "remaining": "r", "alignment": "a"}
     # the completion layout is the JSON object the program's adapter parses
     text = format_completion({"progress": "p", "remaining": "r", "alignment": "a"}, "Hello.", False)

@@ -16,21 +16,31 @@ import typer
 from ugst_dspy.cli.options import ConfigFile, RaterModel, Seed, Workers, resolve_config
 from ugst_dspy.conversation import Conversation
 from ugst_dspy.errors import UgstError
-from ugst_dspy.files.conversations import iter_conversations
+from ugst_dspy.files.appender import refuse_input_as_output
+from ugst_dspy.files.atomic import write_text_atomic
+from ugst_dspy.files.conversations import ConversationSet, load_conversations
 from ugst_dspy.metrics.diagnostics import DEFAULT_STUCK_TURNS, diagnose_all
-from ugst_dspy.metrics.success import group_key, success_table
+from ugst_dspy.metrics.success import check_group_by, group_key, success_table
+from ugst_dspy.metrics.tracker_modes import tracker_modes
 from ugst_dspy.report.table import FORMATS, format_success_table
 from ugst_dspy.rules import get_rules
 
 
-def load_all(paths: list[Path]) -> list[Conversation]:
-    """Conversations of several files; ``meta.file`` is set to the file's name when absent."""
-    out: list[Conversation] = []
-    for path in paths:
-        for conversation in iter_conversations(path):
-            conversation.meta.setdefault("file", path.name)
-            out.append(conversation)
-    return out
+def load_all(paths: list[Path], group_by: str | None = None) -> ConversationSet:
+    """The results of several files (failures apart); ``meta.file`` is set to the file's name when absent.
+
+    A ``group_by`` path that no conversation has is refused."""
+    loaded = load_conversations(paths, tag=lambda conversation, path: conversation.meta.setdefault("file", path.name))
+    check_group_by(loaded.conversations, group_by)
+    if loaded.failed:
+        typer.echo(f"ugst: {loaded.failure_note()}", err=True)
+    return loaded
+
+
+def failures_json(loaded: ConversationSet) -> dict[str, Any]:
+    """The failed conversations left out, per file, for JSON output."""
+    return {"count": loaded.failed,
+            "files": {str(path): [f.id for f in items] for path, items in loaded.failures.items() if items}}
 
 
 def _unique(conversations: list[Conversation], what: str) -> None:
@@ -89,10 +99,15 @@ def evaluate(
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     if final_only and agreement_with is None:
         raise UgstError("--final-only only applies with --agreement FILE")
-    loaded = load_all(conversations)
+    if out is not None:
+        refuse_input_as_output(out, [*conversations, *(p for p in (agreement_with, gold, config) if p is not None)])
+    found = load_all(conversations, group_by)
+    loaded = found.conversations
     rows = success_table(loaded, group_by, get_rules(rules))
     summary = diagnose_all(loaded, stuck_turns=stuck_turns) if diagnostics else None
     extra: dict[str, Any] = {}
+    if found.failed:
+        extra["failed"] = failures_json(found)
     if summary is not None:
         extra["diagnostics"] = {
             "counts": summary.counts(), "conversations": summary.by_class, "stuck_turns": stuck_turns,
@@ -110,16 +125,18 @@ def evaluate(
     if similarity:
         sections.append(_similarity(loaded, group_by, fmt, extra))
 
-    text = format_success_table(rows, fmt, extra or None)
+    text = format_success_table(rows, fmt, extra or None, trackers=tracker_modes(loaded, group_by))
     if summary is not None and fmt in ("text", "markdown"):
         counts = ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in summary.counts().items())
         text += f"\n\nFailure diagnostics ({summary.total} conversations): {counts}"
+    if found.failed and fmt in ("text", "markdown"):
+        text += f"\n\nFailed (left out of every table): {found.failure_note()}"
     if fmt != "json":
         text = "\n\n".join([text, *sections])
     if out is None:
         typer.echo(text)
     else:
-        out.write_text(text + "\n", encoding="utf-8")
+        write_text_atomic(out, text + "\n")
         typer.echo(f"wrote {out}", err=True)
 
 
@@ -127,7 +144,7 @@ def _agreement(loaded: list[Conversation], other: Path, final_only: bool, fmt: s
     from ugst_dspy.metrics.agreement import agreement
     from ugst_dspy.report.agreement_table import agreement_json, format_agreement
 
-    theirs = load_all([other])
+    theirs = load_all([other]).conversations
     _unique(loaded, "the conversation files")
     _unique(theirs, str(other))
     result = agreement(loaded, theirs, final_only=final_only)
@@ -159,7 +176,7 @@ def _quality(
 ) -> str:
     from ugst_dspy.cli.progress import ProgressReporter
     from ugst_dspy.engines.spec import ModelPool, configure_adapter
-    from ugst_dspy.metrics.quality import quality_table
+    from ugst_dspy.metrics.quality import quality_table, rubric_aspects
     from ugst_dspy.modules.rater import ConversationRater, rate_all
     from ugst_dspy.report.quality_table import format_quality, quality_json
     from ugst_dspy.usage import UsageRecorder
@@ -174,9 +191,10 @@ def _quality(
     table = quality_table(zip(loaded, ratings), group_by)
     key = group_key(group_by)
     per_conversation = [{**_identity(c, key(c)), **r.to_json()} for c, r in zip(loaded, ratings)]
-    extra["quality"] = quality_json(
-        table, rater_name, {"lm_failures": failures, "conversations": per_conversation, "usage": usage.to_json()}
-    )
+    extra["quality"] = quality_json(table, rater_name, {
+        "lm_failures": failures, "rubric": rubric_aspects(), "conversations": per_conversation,
+        "usage": usage.to_json(),
+    })
     return "" if fmt == "json" else format_quality(table, fmt, rater_name, failures)
 
 

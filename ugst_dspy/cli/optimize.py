@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ugst_dspy.cli.options import AllModels, ConfigFile, Mode, Seed, SimulatorModel, TrackerModel, resolve_config
+from ugst_dspy.cli.options import AllModels, ConfigFile, RewardMode, Seed, SimulatorModel, TrackerModel, resolve_config
 from ugst_dspy.cli.progress import ProgressReporter
 from ugst_dspy.errors import UgstError
 
@@ -30,7 +30,7 @@ def optimize(
     val: Annotated[Optional[int], typer.Option("--val", min=0, help="Most validation prefixes (default ~20%, in whole conversations).")] = None,
     auto: Annotated[Optional[str], typer.Option("--auto", help="MIPROv2/GEPA budget preset without --trials: light, medium or heavy.")] = None,
     reward_mode: Annotated[Optional[str], typer.Option("--reward-mode", help="Reward indicators: progress (default) or success.")] = None,
-    mode: Mode = None,
+    mode: RewardMode = None,
     config: ConfigFile = None,
     model: AllModels = None,
     simulator_model: SimulatorModel = None,
@@ -48,7 +48,7 @@ def optimize(
     settings = resolve_config(
         config,
         {"all": model, "simulator": simulator_model, "tracker": tracker_model, "rater": reflection_model},
-        seed=seed, tracker_mode=mode,
+        seed=seed, steering_tracker_mode=mode,
     )
     options = OptimizeConfig(seed=settings.seed, **{k: v for k, v in flags.items() if v is not None})
     out = out or COMPILED_DIR / f"{simulator}-{options.optimizer}.json"
@@ -60,10 +60,10 @@ def optimize(
 def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, settings: Any) -> None:
     """The command's work once its flags are checked (kept apart so the flags stay readable)."""
     from ugst_dspy.engines.spec import ModelPool, configure_adapter
-    from ugst_dspy.files.conversations import read_conversations
     from ugst_dspy.modules.tracker import GoalStateTracker
     from ugst_dspy.optimizers.metric import make_ugst_metric
     from ugst_dspy.optimizers.optimize import optimize_program, record_optimization, require_optimizer, score_program
+    from ugst_dspy.optimizers.sft_data import read_sources
     from ugst_dspy.optimizers.trainset import build_trainset, split_examples
     from ugst_dspy.programs.io import build_program, save_program
     from ugst_dspy.reward import RewardConfig
@@ -77,14 +77,14 @@ def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, s
     program = build_program("simulator", simulator, {"max_turns": settings.max_turns})
     reflection_lm = pool.lm("rater") if options.optimizer in ("mipro", "gepa") else None
     require_optimizer(options.optimizer, reflection_lm)
-    data = build_trainset(read_conversations(conversations))
+    data = build_trainset(read_sources([conversations]))
     if not data.examples:
         why = f"{data.skipped_untracked} untracked; run `ugst track` first" if data.skipped_untracked else "no turns"
         raise UgstError(f"{conversations}: no tracked conversations to learn from ({why})")
     split = split_examples(data.examples, train=options.train, val=options.val, seed=options.seed)
 
     rules = get_rules(settings.rules)
-    tracker = GoalStateTracker(mode=settings.tracker_mode, rules=rules)
+    tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)  # type: ignore[arg-type]
     tracker.set_lm(pool.lm("tracker"))
     reward = RewardConfig(mode=options.reward_mode)
     metric = make_ugst_metric(ResponseScorer(tracker, reward, rules))
@@ -108,7 +108,7 @@ def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, s
     save_program(compiled, out)
     record_optimization(out, {
         "optimizer": options.to_json(),
-        "reward": reward.to_json(),
+        "reward": {**reward.to_json(), "tracker_mode": tracker.mode},
         "conversations": str(conversations),
         "examples": {"train": len(split.train), "val": len(split.val), "skipped_untracked": data.skipped_untracked},
         "models": {role: settings.role(role).model for role in ("simulator", "tracker", "rater")},

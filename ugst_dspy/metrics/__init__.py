@@ -15,10 +15,13 @@ from ugst_dspy.metrics.decomposition import (
 from ugst_dspy.metrics.diagnostics import (
     DETERMINISTIC_CLASSES,
     MISPRIORITISATION,
+    PARTIAL_COMPLETION,
     STATE_CLASSES,
+    STOP_WITH_REQUEST,
     DiagnosticSummary,
     diagnose,
     diagnose_all,
+    stopped_with_request,
     stuck_objective,
 )
 from ugst_dspy.metrics.diversity import DiversityRow, diversity_table, hdd, mtld
@@ -29,7 +32,9 @@ from ugst_dspy.metrics.success import Rate, SuccessRow, state_counts, success_ta
 __all__ = [
     "DETERMINISTIC_CLASSES",
     "MISPRIORITISATION",
+    "PARTIAL_COMPLETION",
     "STATE_CLASSES",
+    "STOP_WITH_REQUEST",
     "Agreement",
     "ConversationRating",
     "DecompositionRow",
@@ -53,6 +58,7 @@ __all__ = [
     "quality_table",
     "similarity_table",
     "state_counts",
+    "stopped_with_request",
     "stuck_objective",
     "success_table",
     "text_similarity",

@@ -1,7 +1,16 @@
-"""Failure diagnostics read off the goal states, with no LLM (the paper's Table 1).
+"""Failure diagnostics read off the goal states (and the stop message's text), with no LLM (paper Table 1).
 
 - ``premature_termination``: the user stopped while a task objective was still INCOMPLETE (never attempted:
   under the rules an objective that was attempted can never be INCOMPLETE again).
+- ``stop_with_request``: the user stopped in the same message as a request, before the agent answered it.
+  The stop message is the last turn's user message when that turn has no agent reply (no text, no tool
+  call) and the message is not blank; it carries a request when it asks a question (it contains ``?``) or
+  when, in the tracked states, it moved a task objective or a requirement forward (a status that differs
+  between ``S_{n-1}`` and ``S_n``: the agent said nothing in that turn, so the progress the judge credits
+  is the user's own new request or requirement).
+- ``partial_completion``: the user stopped after achieving only part of the goal: at least one task
+  objective successful (ATTEMPTED or COMPLETE) and at least one still INCOMPLETE in the final state (a
+  subset of ``premature_termination``: the user stopped with something done and something never tried).
 - ``no_termination``: the conversation ran to the turn limit although every task objective had been
   COMPLETE at least ``min_idle_turns`` turns before the end.
 - ``length_exhaustion``: the conversation hit the turn limit with task objectives still INCOMPLETE.
@@ -25,10 +34,14 @@ from ugst_dspy.conversation import Conversation
 from ugst_dspy.state import Category, GoalState, Status
 
 PREMATURE_TERMINATION = "premature_termination"
+STOP_WITH_REQUEST = "stop_with_request"
+PARTIAL_COMPLETION = "partial_completion"
 NO_TERMINATION = "no_termination"
 LENGTH_EXHAUSTION = "length_exhaustion"
 MISPRIORITISATION = "misprioritisation"
-DETERMINISTIC_CLASSES = (PREMATURE_TERMINATION, NO_TERMINATION, LENGTH_EXHAUSTION)
+DETERMINISTIC_CLASSES = (
+    PREMATURE_TERMINATION, STOP_WITH_REQUEST, PARTIAL_COMPLETION, NO_TERMINATION, LENGTH_EXHAUSTION,
+)
 STATE_CLASSES = (*DETERMINISTIC_CLASSES, MISPRIORITISATION)
 DEFAULT_STUCK_TURNS = 3
 
@@ -85,6 +98,35 @@ def stuck_objective(conversation: Conversation, stuck_turns: int = DEFAULT_STUCK
     return None
 
 
+def _task_footprint(state: GoalState) -> tuple[Status, ...]:
+    """The statuses of every task objective and requirement, in address order."""
+    tasks = (Category.TASK_OBJECTIVE, Category.REQUIREMENT)
+    return tuple(located.status for located in state.items() if located.category in tasks)
+
+
+def stop_message(conversation: Conversation) -> str | None:
+    """The user's stop message that the agent never answered (see ``stop_with_request``), else ``None``."""
+    if conversation.ended_by != "user_stop" or not conversation.turns:
+        return None
+    last = conversation.turns[-1]
+    if last.agent.strip() or last.tool_calls or not last.user.strip():
+        return None
+    return last.user
+
+
+def stopped_with_request(conversation: Conversation) -> bool:
+    """The user stopped in a message that asks something or moved a task forward, before any answer."""
+    said = stop_message(conversation)
+    if said is None:
+        return False
+    if "?" in said:
+        return True
+    before, after = conversation.states[-2], conversation.states[-1]
+    if before is None or after is None:
+        return False
+    return _task_footprint(before) != _task_footprint(after)
+
+
 def diagnose(conversation: Conversation, min_idle_turns: int = 1, stuck_turns: int | None = None) -> list[str]:
     """The state-based failure classes that apply to one tracked conversation (empty when none).
 
@@ -97,6 +139,11 @@ def diagnose(conversation: Conversation, min_idle_turns: int = 1, stuck_turns: i
     found = []
     if conversation.ended_by == "user_stop" and open_objectives:
         found.append(PREMATURE_TERMINATION)
+    if stopped_with_request(conversation):
+        found.append(STOP_WITH_REQUEST)
+    if conversation.ended_by == "user_stop" and open_objectives:
+        if any(s is not Status.INCOMPLETE for s in _objective_statuses(state)):
+            found.append(PARTIAL_COMPLETION)
     if conversation.ended_by == "max_turns":
         done_at = first_all_complete_turn(conversation)
         if done_at is not None and len(conversation.turns) - done_at >= min_idle_turns:

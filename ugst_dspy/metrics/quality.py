@@ -1,11 +1,14 @@
 """Conversation quality from an LM rater: naturalness and coherence (1 to 5) and the LM failure classes.
 
 The ratings come from :class:`ugst_dspy.modules.rater.ConversationRater`, one per conversation; this module
-only aggregates them, per group (``--group-by``, as for the success table):
+says what each criterion weighs (:data:`RUBRICS`, which the rater's instructions list) and aggregates the
+ratings per group (``--group-by``, as for the success table):
 
-- **naturalness** and **coherence** of a group: the arithmetic mean of the conversations' scores, over the
-  conversations that got a valid score (a failed or unparseable rating, or a conversation with no turns, is
-  *unrated*: left out and counted); n/a when none did.
+- **naturalness** (grammar and coherence, context relevance to the conversation and the goal,
+  conversational style) and **coherence** (goal progression, consistency, logical flow, response
+  appropriateness: answering the agent's questions), the aspects of :data:`RUBRICS`, of a group: the
+  arithmetic mean of the conversations' scores, over the conversations that got a valid score (a failed or
+  unparseable rating, or a conversation with no turns, is *unrated*: left out and counted); n/a when none did.
 - **confusion** and **contradiction**: the number of conversations the classifier flagged, out of the
   conversations it judged (its rate is flagged / judged).
 """
@@ -21,6 +24,33 @@ from ugst_dspy.metrics.success import Rate, group_key
 
 CRITERIA = ("naturalness", "coherence")
 LM_FAILURE_CLASSES = ("confusion", "contradiction")
+
+# What the rater weighs for each criterion (the paper's Appendix F, in our words): (aspect, what it checks).
+# The rater's instructions list exactly these (ugst_dspy.signatures.rater); JSON output names the aspects.
+RUBRICS: dict[str, tuple[tuple[str, str], ...]] = {
+    "naturalness": (
+        ("grammar and coherence", "of each message: it is well formed, readable and makes sense on its own"),
+        ("context relevance", "it fits what the agent just said, the conversation so far and the user's goal "
+         "(it is about what this user came to do, not a detour the goal gives no reason for)"),
+        ("conversational style", "it sounds like a real person talking to a service, not a script, a template, "
+         "a copy of the goal's text or an AI assistant (no stage directions, no role labels, no lists of "
+         "everything at once, no stiff or repetitive phrasing)"),
+    ),
+    "coherence": (
+        ("goal progression", "the user pursues their goal step by step and moves towards what they want"),
+        ("consistency", "the user never contradicts their goal or their own earlier statements (same identity, "
+         "details, requests and decisions)"),
+        ("logical flow", "each message follows from the previous turns, without unexplained jumps, loops or "
+         "repetitions"),
+        ("response appropriateness", "when the agent asks a question or asks for clarification, the user's next "
+         "message answers it (or says they do not know) instead of ignoring it or changing the subject"),
+    ),
+}
+
+
+def rubric_aspects() -> dict[str, list[str]]:
+    """The aspects of every criterion, by name (for reports)."""
+    return {criterion: [aspect for aspect, _ in parts] for criterion, parts in RUBRICS.items()}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@
 - :class:`ReasoningSimulator`: reasoning in three parts (progress, remaining, alignment), then the reply; with
   ``use_state=True`` it is the SFT teacher that reasons with the goal state in view.
 
+Every simulator is told the length limit once (``turn_budget``, the same text before every turn, as in the
+paper's prompt). ``countdown=True`` tells it instead which turn it is writing and how many are left: an
+option, off by default for the four paper configurations, recorded in the program file and in ``meta``.
+
 A reply that carries the raw-chat stop convention (``Terminate.``) stops the conversation too; the marker
 is removed and the rest of the message kept.
 """
@@ -29,7 +33,7 @@ from ugst_dspy.signatures.simulate import (
 )
 from ugst_dspy.state import GoalState
 from ugst_dspy.stop import split_stop
-from ugst_dspy.transcript import turn_budget, user_view
+from ugst_dspy.transcript import budget_text, user_view
 
 REASONING_FIELDS = ("progress", "remaining", "alignment")
 
@@ -41,10 +45,15 @@ class UserSimulator(dspy.Module):
     uses_state: ClassVar[bool] = False
     signature: ClassVar[type[dspy.Signature]] = PromptSimulatorSignature
 
-    def __init__(self, max_turns: int = 10) -> None:
+    def __init__(self, max_turns: int = 10, countdown: bool = False) -> None:
         super().__init__()
         self.max_turns = max_turns
+        self.countdown = countdown
         self.respond = dspy.Predict(self.signature)
+
+    def options(self) -> dict[str, Any]:
+        """What changes this simulator's prompts besides its (compiled) state: recorded in ``meta``."""
+        return {"countdown": self.countdown}
 
     def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
         return {}
@@ -59,16 +68,21 @@ class UserSimulator(dspy.Module):
         """The next user message after ``turns``; ``state`` is S_{i-1} (needed by state-steered simulators)."""
         if self.uses_state and state is None:
             raise UgstError(f"the {self.name} simulator needs the current goal state")
-        inputs: dict[str, Any] = {
-            "goal": goal,
-            "conversation": user_view(turns),
-            **self.extra_inputs(goal, state),
-            "turn_budget": turn_budget(len(turns) + 1, max_turns or self.max_turns),
-        }
-        prediction = self.respond(**inputs)
+        prediction = self.respond(**self.inputs(goal, turns, state, max_turns))
         reply, marked = split_stop(str(prediction.reply or ""))
         reasoning = {key: prediction[key] for key in REASONING_FIELDS if key in prediction}
         return dspy.Prediction(reply=reply, stop=bool(prediction.stop) or marked, reasoning=reasoning)
+
+    def inputs(
+        self, goal: str, turns: Sequence[Turn] = (), state: GoalState | None = None, max_turns: int | None = None
+    ) -> dict[str, Any]:
+        """The predictor's inputs before user message ``len(turns) + 1`` (SFT and GRPO prompts use them too)."""
+        return {
+            "goal": goal,
+            "conversation": user_view(turns),
+            **self.extra_inputs(goal, state),
+            "turn_budget": budget_text(len(turns) + 1, max_turns or self.max_turns, self.countdown),
+        }
 
 
 class PromptSimulator(UserSimulator):
@@ -97,10 +111,10 @@ class ReasoningSimulator(UserSimulator):
     name = "reasoning"
     signature = ReasoningSignature
 
-    def __init__(self, max_turns: int = 10, use_state: bool = False) -> None:
+    def __init__(self, max_turns: int = 10, use_state: bool = False, countdown: bool = False) -> None:
         self.uses_state = use_state  # type: ignore[misc]
         self.signature = SteeredReasoningSignature if use_state else ReasoningSignature  # type: ignore[misc]
-        super().__init__(max_turns)
+        super().__init__(max_turns, countdown)
 
     def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
         return {"goal_state": render_state(state)} if self.uses_state and state is not None else {}
@@ -111,9 +125,9 @@ SIMULATORS: dict[str, type[UserSimulator]] = {
 }
 
 
-def make_simulator(name: str, max_turns: int = 10) -> UserSimulator:
+def make_simulator(name: str, max_turns: int = 10, countdown: bool = False) -> UserSimulator:
     """A simulator by its command-line name: prompt, goal-reminder, state-steered or reasoning."""
     try:
-        return SIMULATORS[name](max_turns=max_turns)
+        return SIMULATORS[name](max_turns=max_turns, countdown=countdown)
     except KeyError:
         raise UgstError(f"unknown simulator {name!r} (use one of {', '.join(SIMULATORS)})") from None

@@ -31,6 +31,11 @@ from ugst_dspy.signatures.judges import (
 from ugst_dspy.state import CATEGORIES, Category, GoalState, Located
 from ugst_dspy.transcript import judge_transcript
 
+# What a judge's answer that cannot be used looks like (the model wrote something unparseable or off the
+# schema): counted as an unusable update, the status stays. Anything else (a server error, a timeout, a
+# refused connection) is not an answer at all: it propagates, and the conversation fails as a whole.
+UNUSABLE_OUTPUT: tuple[type[Exception], ...] = (dspy.utils.exceptions.AdapterParseError, ValueError)
+
 TrackerMode = Literal["per_component", "batched"]
 TRACKER_MODES: tuple[str, ...] = ("per_component", "batched")
 
@@ -43,7 +48,10 @@ def _unusable(located: Located, err: Exception) -> IllegalUpdate:
 class GoalStateTracker(dspy.Module):
     """Update a goal state with the latest turn of a conversation.
 
-    ``mode`` is ``per_component`` or ``batched``; ``skip_absorbed`` (default) never sends an absorbed
+    ``mode`` is ``per_component`` (the paper's scheme: what every reported number is tracked with, the
+    default of :class:`~ugst_dspy.programs.evaluator.UGSTEvaluator` and ``UGSTConfig.tracker_mode``) or
+    ``batched`` (this class's default: the cheaper tracker that steering and rewards use by default, see
+    docs/ugst.md for its agreement with the paper's); ``skip_absorbed`` (default) never sends an absorbed
     sub-component to the judge again.
 
     ``forward(goal=..., state=..., turns=...)``, where ``turns`` ends with the latest turn, returns a
@@ -127,7 +135,7 @@ class GoalStateTracker(dspy.Module):
                 inputs["task_objective"] = state.task_objectives[located.address.index].text
             try:
                 verdict = judge(signature=signature, **inputs)
-            except Exception as err:  # an unparseable or failed judge output leaves the status as it is
+            except UNUSABLE_OUTPUT as err:  # an unparseable judge output leaves the status as it is
                 failures.append(_unusable(located, err))
                 continue
             updates.append(StatusUpdate(str(located.address), str(verdict.status), verdict.reason))
@@ -141,7 +149,7 @@ class GoalStateTracker(dspy.Module):
             prediction = self.batch_judge(
                 goal=goal, conversation=conversation, open_sub_components=self.list_open(state, ids)
             )
-        except Exception as err:
+        except UNUSABLE_OUTPUT as err:
             return [], [_unusable(items[0], err)], 1
         updates: list[StatusUpdate] = []
         failures: list[IllegalUpdate] = []

@@ -1,7 +1,9 @@
 """The per-category success table (the paper's Tables 2 and 3) as text, Markdown, CSV or JSON.
 
 Each rate is shown as a percentage with the counts behind it: ``73.2 (41/56)``; ``n/a`` where a category
-has no sub-component.
+has no sub-component. Given the tracker modes behind the states (:mod:`ugst_dspy.metrics.tracker_modes`),
+text and Markdown add a ``Tracker:`` line under the table, CSV a ``tracker`` column and JSON a ``tracker``
+entry.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ugst_dspy.metrics.success import Rate, SuccessRow
+from ugst_dspy.metrics.tracker_modes import TrackerModes
 from ugst_dspy.state import CATEGORIES
 
 FORMATS = ("text", "markdown", "csv", "json")
@@ -49,30 +52,39 @@ def _markdown(rows: Sequence[SuccessRow]) -> str:
     return "\n".join(lines)
 
 
-def _csv(rows: Sequence[SuccessRow]) -> str:
+def _csv(rows: Sequence[SuccessRow], trackers: TrackerModes | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     head: list[str] = ["group", "conversations", "untracked"]
     for c in CATEGORIES:
         head += [f"{c.value}_rate", f"{c.value}_successes", f"{c.value}_total"]
-    writer.writerow([*head, "avg"])
+    writer.writerow([*head, "avg", *(["tracker"] if trackers is not None else [])])
     for row in rows:
         line: list[Any] = [row.group, row.conversations, row.untracked]
         for c in CATEGORIES:
             rate = row.categories[c]
             line += ["" if rate.rate is None else f"{rate.rate:.6f}", rate.successes, rate.total]
-        writer.writerow([*line, "" if row.average is None else f"{row.average:.6f}"])
+        line.append("" if row.average is None else f"{row.average:.6f}")
+        writer.writerow([*line, *([trackers.group_label(row.group)] if trackers is not None else [])])
     return buffer.getvalue().rstrip("\n")
 
 
-def format_success_table(rows: Sequence[SuccessRow], fmt: str = "text", extra: dict[str, Any] | None = None) -> str:
-    """Render rows in one of :data:`FORMATS`; ``extra`` is merged into the JSON output only."""
+def format_success_table(
+    rows: Sequence[SuccessRow],
+    fmt: str = "text",
+    extra: dict[str, Any] | None = None,
+    trackers: TrackerModes | None = None,
+) -> str:
+    """Render rows in one of :data:`FORMATS`; ``extra`` is merged into the JSON output only; ``trackers``
+    (the modes behind the states) adds the tracker line, column or entry."""
+    line = f"\n\n{trackers.line()}" if trackers is not None else ""
     if fmt == "text":
-        return _text(rows)
+        return _text(rows) + line
     if fmt == "markdown":
-        return _markdown(rows)
+        return _markdown(rows) + line
     if fmt == "csv":
-        return _csv(rows)
+        return _csv(rows, trackers)
     if fmt == "json":
-        return json.dumps({"rows": [row.to_json() for row in rows], **(extra or {})}, indent=2)
+        tracker = {"tracker": trackers.to_json()} if trackers is not None else {}
+        return json.dumps({"rows": [row.to_json() for row in rows], **tracker, **(extra or {})}, indent=2)
     raise ValueError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")

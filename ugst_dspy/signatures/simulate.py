@@ -1,12 +1,20 @@
 """Typed DSPy signatures of the user simulators (the paper's Appendix A.2 and Eqs. 1-2, in our words).
 
 Inputs run from stable to changing (goal, conversation, then the state or reminder, then the turn budget).
-Every simulator answers with its reply and a structured ``stop`` flag instead of a magic word.
+The turn budget states the length limit once, as the paper's simulator prompt does ("at most N turns; plan
+accordingly"); a simulator built with ``countdown=True`` is told instead which turn it is writing and how many
+are left (an option, off for the paper's configurations: a countdown is extra help the paper's baseline
+does not get; see docs/ugst.md).
+Every simulator answers with its reply and a structured ``stop`` flag instead of a magic word. The
+instructions tell the simulator that the conversation's quoted text is only what was said, never
+instructions (see :mod:`ugst_dspy.transcript`).
 """
 
 from __future__ import annotations
 
 import dspy
+
+from ugst_dspy.transcript import USER_QUOTING
 
 SIMULATOR_INSTRUCTIONS = (
     "You play a user who contacts a customer-service agent to accomplish the goal below. Work toward every "
@@ -14,10 +22,11 @@ SIMULATOR_INSTRUCTIONS = (
     "becomes relevant or the agent asks for it. Never invent information that the goal does not give you: if "
     "the agent asks for something you were not told, say that you do not have it or do not know. Speak in "
     "your own words, never copying the goal text, and keep the personality and constraints the goal assigns "
-    "you throughout. The conversation has a maximum number of turns: plan so that everything is done within "
-    "it. Once every part of the goal is achieved (or cannot be) and the agent has answered your last request, "
-    "end the conversation with a short, separate final message and set stop to true; never set stop in a "
-    "message that still asks for something."
+    "you throughout. The conversation has a maximum length, given with the inputs: plan so that everything is "
+    "done within it. Once every part of the goal is achieved (or cannot be) and the agent has answered your "
+    "last request, end the conversation with a short, separate final message and set stop to true; never set "
+    "stop in a message that still asks for something."
+    + USER_QUOTING
 )
 STATE_INSTRUCTIONS = (
     " You are also shown your goal state: each part of your goal with its status so far (INCOMPLETE, ATTEMPTED "
@@ -33,7 +42,7 @@ REASONING_INSTRUCTIONS = (
 
 
 def _budget() -> dspy.InputField:
-    return dspy.InputField(desc="Which turn this is and how many are left.")
+    return dspy.InputField(desc="The length limit of the conversation (or which turn this is and how many are left).")
 
 
 def _reply() -> dspy.OutputField:
@@ -50,7 +59,9 @@ def _state() -> dspy.InputField:
 
 class _SimulatorBase(dspy.Signature):
     goal: str = dspy.InputField(desc="Your goal: who you are, what you want and how you behave.")
-    conversation: str = dspy.InputField(desc="The conversation so far; the agent's latest message is last.")
+    conversation: str = dspy.InputField(
+        desc="The conversation so far, every message quoted with '>'; the agent's latest message is last."
+    )
 
 
 class _ReasoningBase(_SimulatorBase):
