@@ -16,7 +16,6 @@ imported. A rerun with the same ``output_dir`` resumes from its last ``checkpoin
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ugst_dspy.conversation import Conversation
+from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import check as check_extra
+from ugst_dspy.extras import require
 
 VLLMMode = Literal["off", "colocate", "server"]
 VLLM_MODES: tuple[str, ...] = ("off", "colocate", "server")
@@ -35,7 +37,7 @@ class GRPOOptions:
     """How ``ugst grpo`` trains (TRL-style: every field has its help text)."""
 
     output_dir: str = field(metadata={"help": "Checkpoints, final weights, program and run record go here."})
-    base_model: str = field(default="embedded", metadata={"help": "Policy to start from: an `ugst sft` output, a model folder, a LoRA folder, a .gguf or embedded."})
+    base_model: str = field(default=TRAIN_BASE_MODEL, metadata={"help": "Policy to start from: an `ugst sft` output, a model folder, a LoRA folder, a .gguf or embedded[:NAME] (default: the small embedded SmolLM2-135M, trainable on a CPU)."})
     lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of every weight."})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
@@ -129,7 +131,7 @@ def build_grpo_dataset(
     token_budget: int = 2048,
 ) -> tuple[Any, dict[str, int]]:
     """``(datasets.Dataset of GRPO prompts, counts)`` from conversation files (or conversations)."""
-    from datasets import Dataset
+    datasets = require("datasets", "train", "GRPO training")
 
     from ugst_dspy.optimizers.sft_data import read_sources
 
@@ -142,7 +144,7 @@ def build_grpo_dataset(
         why = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v and k != "prompts")
         raise UgstError(f"no GRPO prompts in {where}: need tracked conversations with prompts of at most "
                         f"{token_budget} tokens ({why or 'no turns'})")
-    return Dataset.from_list(records), counts
+    return datasets.Dataset.from_list(records), counts
 
 
 def check_vllm(mode: str, server_url: str | None) -> None:
@@ -151,16 +153,14 @@ def check_vllm(mode: str, server_url: str | None) -> None:
         raise UgstError(f"unknown --use-vllm {mode!r} (use {', '.join(VLLM_MODES)})")
     if mode == "off":
         return
-    if importlib.util.find_spec("vllm") is None:
-        raise UgstError(f"--use-vllm {mode} needs the vllm package in this environment (a CUDA machine: "
-                        "pip install 'ugst-dspy[gpu]')")
+    check_extra("vllm", "gpu", f"--use-vllm {mode} (CUDA machines only)")
     if mode == "server" and not server_url:
         raise UgstError("--use-vllm server needs --vllm-server-url (a `trl vllm-serve` endpoint)")
 
 
 def grpo_config(options: GRPOOptions, reward_weights: Sequence[float], **overrides: Any) -> Any:
     """The ``trl.GRPOConfig`` of ``options``."""
-    from trl import GRPOConfig
+    trl = require("trl", "train", "GRPO training")
 
     from ugst_dspy.optimizers.training import device_flags, micro_batch
 
@@ -197,7 +197,7 @@ def grpo_config(options: GRPOOptions, reward_weights: Sequence[float], **overrid
         if options.vllm_server_url:
             values["vllm_server_base_url"] = options.vllm_server_url
     values.update(overrides)
-    return GRPOConfig(**values)
+    return trl.GRPOConfig(**values)
 
 
 def train_grpo(
@@ -218,14 +218,15 @@ def train_grpo(
     ``(model, tokenizer)`` of ``options.base_model`` (else loaded here). Returns a
     :class:`~ugst_dspy.optimizers.training.TrainingResult`.
     """
-    from trl import GRPOTrainer
+    trl = require("trl", "train", "GRPO training")
 
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
+    from ugst_dspy.optimizers.outdir import check_output_dir, claim_output_dir
     from ugst_dspy.optimizers.training import (
-        ProgressCallback,
         complete_run,
         load_model,
         lora_config,
+        progress_callback,
         resolve_model_dir,
         train_with_resume,
     )
@@ -234,11 +235,12 @@ def train_grpo(
     if data is None or len(data) == 0:
         raise UgstError("no GRPO prompts: the data set is empty")
     output_dir = Path(options.output_dir)
+    check_output_dir(output_dir, "grpo", options.base_model, resume=options.resume)
     base = resolve_model_dir(options.base_model)
     args = grpo_config(options, rewards.weights, **(config_overrides or {}))
     policy, tokenizer = model if model is not None else load_model(base)
-    progress = ProgressCallback("grpo")
-    trainer = GRPOTrainer(
+    progress = progress_callback("grpo")
+    trainer = trl.GRPOTrainer(
         model=policy,
         reward_funcs=rewards.functions,
         args=args,
@@ -247,6 +249,7 @@ def train_grpo(
         peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
         callbacks=[progress, *callbacks],
     )
+    claim_output_dir(output_dir, "grpo", base)
     resume, seconds = train_with_resume(trainer, output_dir, options.resume)
     record = {
         "stage": "grpo",
@@ -257,6 +260,7 @@ def train_grpo(
         "data": list(sources),
         "prompts": len(data),
         "reward": {**rewards.scorer.config.to_json(), "functions": rewards.names,
+                   "tracker_mode": rewards.scorer.tracker.mode,
                    "on_malformed": rewards.on_malformed, "tracker_calls": rewards.tracker_calls,
                    "malformed": rewards.malformed},
     }

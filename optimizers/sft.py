@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ugst_dspy.errors import UgstError
+from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
+from ugst_dspy.extras import require
 
 
 @dataclass
@@ -22,7 +24,7 @@ class SFTOptions:
     """How ``ugst sft`` trains (TRL-style: every field has its help text)."""
 
     output_dir: str = field(metadata={"help": "Checkpoints, final weights, program and run record go here."})
-    base_model: str = field(default="embedded", metadata={"help": "Model to fine-tune: embedded, a model folder, a LoRA folder or a .gguf."})
+    base_model: str = field(default=TRAIN_BASE_MODEL, metadata={"help": "Model to fine-tune: embedded[:NAME], a model folder, a LoRA folder or a .gguf (default: the small embedded SmolLM2-135M, trainable on a CPU)."})
     lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of every weight."})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
@@ -41,7 +43,7 @@ class SFTOptions:
 
 def sft_config(options: SFTOptions, **overrides: Any) -> Any:
     """The ``trl.SFTConfig`` of ``options`` (CPU: float32, no bf16, no reporting)."""
-    from trl import SFTConfig
+    trl = require("trl", "train", "SFT training")
 
     from ugst_dspy.optimizers.training import device_flags, micro_batch
 
@@ -64,7 +66,7 @@ def sft_config(options: SFTOptions, **overrides: Any) -> Any:
         **device_flags(),
     }
     values.update(overrides)
-    return SFTConfig(**values)
+    return trl.SFTConfig(**values)
 
 
 def keep_fitting(dataset: Any, tokenizer: Any, max_length: int) -> tuple[Any, int]:
@@ -93,14 +95,15 @@ def train_sft(
     another data layout than the student's (e.g. DSPy finetuning data): then no program is saved.
     Returns a :class:`~ugst_dspy.optimizers.training.TrainingResult`.
     """
-    from trl import SFTTrainer
+    trl = require("trl", "train", "SFT training")
 
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
+    from ugst_dspy.optimizers.outdir import check_output_dir, claim_output_dir
     from ugst_dspy.optimizers.training import (
-        ProgressCallback,
         complete_run,
         load_model,
         lora_config,
+        progress_callback,
         resolve_model_dir,
         train_with_resume,
     )
@@ -109,14 +112,15 @@ def train_sft(
     if data is None or len(data) == 0:
         raise UgstError("no SFT data: the data set is empty")
     output_dir = Path(options.output_dir)
+    check_output_dir(output_dir, "sft", options.base_model, resume=options.resume)
     base = resolve_model_dir(options.base_model)
     model, tokenizer = load_model(base)
     data, too_long = keep_fitting(data, tokenizer, options.max_length)
     if len(data) == 0:
         raise UgstError(f"no SFT data: all {too_long} records are longer than --max-length {options.max_length} tokens")
     args = sft_config(options, **(config_overrides or {}))
-    progress = ProgressCallback("sft")
-    trainer = SFTTrainer(
+    progress = progress_callback("sft")
+    trainer = trl.SFTTrainer(
         model=model,
         args=args,
         train_dataset=data.select_columns(["prompt", "completion"]),
@@ -124,6 +128,7 @@ def train_sft(
         peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
         callbacks=[progress, *callbacks],
     )
+    claim_output_dir(output_dir, "sft", base)
     resume, seconds = train_with_resume(trainer, output_dir, options.resume)
     record = {
         "stage": "sft",

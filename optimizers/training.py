@@ -13,6 +13,7 @@ This module imports transformers at the top: import it lazily (the command line 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -24,14 +25,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
-
 from ugst_dspy.errors import UgstError
+from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
+from ugst_dspy.extras import check as check_extra
+from ugst_dspy.extras import require
 
 PROGRAM_FILE = "ugst_program.json"
 RECORD_FILE = "ugst_training.json"
 STATE_FILE = "trainer_state.json"
 ADAPTER_CONFIG = "adapter_config.json"
+TRAINING = "training (SFT, GRPO)"
+LOADING = "loading a trained model"
+TRAIN_MODULES: tuple[str, ...] = ("torch", "transformers", "trl", "datasets", "peft")
+"""What the training commands import: the ``train`` extra."""
+
+
+def check_training(command: str) -> None:
+    """Refuse, in one line and before any work, a training command on an install without the ``train`` extra."""
+    check_extra(TRAIN_MODULES, "train", command)
 
 
 # -- model folders ---------------------------------------------------------------------------------
@@ -49,15 +60,15 @@ def resolve_model_dir(spec: str | Path | None) -> Path:
     """
     from ugst_dspy.engines.spec import ModelSpec
 
-    text = str(spec or "embedded")
+    text = str(spec or TRAIN_BASE_MODEL)
     where = Path(text).expanduser()
     if where.is_dir() and is_lora_dir(where):
         return where.resolve()
     parsed = ModelSpec.parse(text)
     if parsed.kind == "embedded":
-        from ugst_dspy.engines.embedded import embedded_model_dir
+        from ugst_dspy.engines.embedded import embedded_checkpoint
 
-        return embedded_model_dir()
+        return embedded_checkpoint(parsed.target or None)
     if parsed.kind == "gguf":
         from ugst_dspy.engines.embedded import prepare_gguf_model
 
@@ -87,17 +98,18 @@ def lora_base(adapter_dir: Path) -> Path:
 def load_model(folder: str | Path, dtype: Any = None) -> tuple[Any, Any]:
     """``(model, tokenizer)`` of a model folder; a LoRA adapter is merged into its base model first."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    torch = require("torch", "local", LOADING)
+    transformers = require("transformers", "local", LOADING)
+    AutoModelForCausalLM, AutoTokenizer = transformers.AutoModelForCausalLM, transformers.AutoTokenizer
 
     folder = Path(folder)
     dtype = dtype or torch.float32
     if is_lora_dir(folder):
-        from peft import PeftModel
+        peft = require("peft", "train", "a LoRA adapter")
 
         base = lora_base(folder)
         model, tokenizer = load_model(base, dtype)  # a chain of adapters merges from the bottom up
-        model = PeftModel.from_pretrained(model, folder).merge_and_unload()
+        model = peft.PeftModel.from_pretrained(model, folder).merge_and_unload()
         model.requires_grad_(True)  # PEFT froze the base weights when it wrapped them; the merged model trains
         if (folder / "tokenizer_config.json").is_file():
             tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -125,9 +137,9 @@ def prompt_tokens(
 
 
 def lora_config(r: int, alpha: int) -> Any:
-    from peft import LoraConfig
+    peft = require("peft", "train", "LoRA training")
 
-    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
+    return peft.LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
 
 
 # -- trainer settings ------------------------------------------------------------------------------
@@ -135,7 +147,7 @@ def lora_config(r: int, alpha: int) -> Any:
 
 def device_flags() -> dict[str, Any]:
     """TrainingArguments flags for this machine: CPU float32, or CUDA with bf16 where supported."""
-    import torch
+    torch = require("torch", "train", TRAINING)
 
     if torch.cuda.is_available():
         return {"use_cpu": False, "bf16": torch.cuda.is_bf16_supported(), "gradient_checkpointing": False}
@@ -182,9 +194,9 @@ def last_checkpoint(output_dir: str | Path) -> Path | None:
     folder = Path(output_dir)
     if not folder.is_dir():
         return None
-    from transformers.trainer_utils import get_last_checkpoint
+    trainer_utils = require("transformers.trainer_utils", "train", TRAINING)
 
-    found = get_last_checkpoint(str(folder))
+    found = trainer_utils.get_last_checkpoint(str(folder))
     return Path(found) if found else None
 
 
@@ -207,10 +219,23 @@ def peak_rss_mb(pid: int | str = "self") -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-class ProgressCallback(TrainerCallback):
+def progress_callback(label: str, stream: Any = None) -> Any:
+    """A ``transformers.TrainerCallback`` printing one line per logging step (see :class:`ProgressLines`);
+    the class is made on first use, so importing this module needs no training library."""
+    return _progress_class()(label, stream)
+
+
+@functools.cache
+def _progress_class() -> type:
+    transformers = require("transformers", "train", TRAINING)
+    return type("ProgressCallback", (ProgressLines, transformers.TrainerCallback), {})
+
+
+class ProgressLines:
     """One line on stderr per logging step: ``ugst sft: step 3/40 loss 2.31 (0.8 s/step, ETA 30 s)``.
 
-    It also times the steps (``step_seconds``) for the run record.
+    It also times the steps (``step_seconds``) for the run record. The trainer's callback is this and
+    ``transformers.TrainerCallback`` together (:func:`progress_callback`).
     """
 
     KEYS = ("loss", "reward", "reward_std", "learning_rate")
@@ -335,9 +360,9 @@ def load_student_program(path: str | Path | None, model_dir: Path | None = None)
 def train_with_resume(trainer: Any, output_dir: Path, resume: bool) -> tuple[Path | None, float]:
     """Train (from the last checkpoint in ``output_dir`` when ``resume`` and one exists) with TRL's compact
     CPU log-probs and without its printer callback; returns ``(checkpoint resumed from, seconds)``."""
-    from transformers import PrinterCallback
+    transformers = require("transformers", "train", TRAINING)
 
-    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(transformers.PrinterCallback)
     checkpoint = last_checkpoint(output_dir) if resume else None
     started = time.perf_counter()
     with compact_cpu_logprobs():

@@ -7,14 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from ugst_dspy.cli.options import ConfigFile, Mode, Seed, TrackerModel, resolve_config
+from ugst_dspy.cli.options import ConfigFile, RewardMode, Seed, TrackerModel, resolve_config
+from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
 from ugst_dspy.errors import UgstError
 
 
 def grpo(
     data: Annotated[list[Path], typer.Argument(help="Tracked conversation files: every user turn becomes a prompt.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: checkpoints, final weights, program, run record.")],
-    base_model: Annotated[str, typer.Option("--base-model", help="Policy to start from: an `ugst sft` output, a model folder, a LoRA folder, a .gguf or embedded.")] = "embedded",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: checkpoints, final weights, program, run record. New or empty, or an earlier run of this command to resume; never the base model's folder.")],
+    base_model: Annotated[str, typer.Option("--base-model", help="Policy to start from: an `ugst sft` output, a model folder, a LoRA folder, a .gguf or embedded[:NAME].")] = TRAIN_BASE_MODEL,
     program: Annotated[Optional[Path], typer.Option("--program", help="Student program whose prompts to use (default: the one saved with --base-model, else ReasoningSimulator()).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per optimizer step (paper: 16).")] = 16,
     rollouts: Annotated[int, typer.Option("--rollouts", min=2, help="Completions per prompt, the GRPO group (paper: 8).")] = 8,
@@ -37,7 +38,7 @@ def grpo(
     save_steps: Annotated[int, typer.Option("--save-steps", min=1, help="Checkpoint every N steps.")] = 50,
     log_completions: Annotated[bool, typer.Option("--log-completions", help="Keep each step's completions and rewards in OUT/completions (parquet).")] = False,
     resume: Annotated[bool, typer.Option("--resume/--restart", help="Resume from the last checkpoint in --out.")] = True,
-    mode: Mode = None,
+    mode: RewardMode = None,
     config: ConfigFile = None,
     tracker_model: TrackerModel = None,
     seed: Seed = None,
@@ -46,7 +47,10 @@ def grpo(
     sample --rollouts completions, score each reply with the UGST tracker (one reward per category, weighted
     by --alpha) and update the policy. Resumable: a rerun continues from the last checkpoint in --out."""
     from ugst_dspy.optimizers.grpo import check_vllm
+    from ugst_dspy.optimizers.outdir import check_output_dir
+    from ugst_dspy.optimizers.training import check_training
 
+    check_training("ugst grpo")
     for path in data:
         if not path.is_file():
             raise UgstError(f"{path}: no such conversation file")
@@ -57,7 +61,8 @@ def grpo(
         raise UgstError(f"unknown --on-malformed {on_malformed!r} (use zero or score_text)")
     if (batch_size * rollouts) % (grad_accum or batch_size):
         raise UgstError(f"--batch-size x --rollouts ({batch_size * rollouts}) is not a multiple of --grad-accum {grad_accum}")
-    settings = resolve_config(config, {"tracker": tracker_model}, seed=seed, tracker_mode=mode)
+    check_output_dir(out, "grpo", base_model, resume=resume)  # before any model converts, loads or trains
+    settings = resolve_config(config, {"tracker": tracker_model}, seed=seed, steering_tracker_mode=mode)
 
     from ugst_dspy.engines.spec import ModelPool, configure_adapter
     from ugst_dspy.modules.tracker import GoalStateTracker
@@ -83,7 +88,7 @@ def grpo(
         dataset, counts = build_grpo_dataset(conversations, tokenizer, student, token_budget)
         typer.echo(f"ugst grpo: {counts['prompts']} prompts ({counts['too_long']} over {token_budget} tokens, "
                    f"{counts['duplicates']} duplicates, {counts['untracked']} untracked conversations left out)", err=True)
-        tracker = GoalStateTracker(mode=settings.tracker_mode, rules=rules)  # type: ignore[arg-type]
+        tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)  # type: ignore[arg-type]
         tracker.set_lm(pool.lm("tracker"))
         scorer = ResponseScorer(tracker, RewardConfig(dict.fromkeys(CATEGORIES, alpha), reward_mode), rules)  # type: ignore[arg-type]
         rewards = UGSTRewardFunctions(scorer, on_malformed=on_malformed, workers=reward_workers,  # type: ignore[arg-type]

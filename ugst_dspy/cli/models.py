@@ -12,18 +12,22 @@ models_app = typer.Typer(help="Cached local models: list them, prepare the embed
 
 @models_app.command("list")
 def list_cached() -> None:
-    """List the converted models in the cache, with their size."""
-    from ugst_dspy.engines.embedded import EMBEDDED_NAME, embedded_gguf_path, list_models, models_dir
+    """The embedded models (installed or not, and the engine they run on), then the converted models in the cache."""
+    from ugst_dspy.engines.catalog import CATALOG, DEFAULT_EMBEDDED, installed
+    from ugst_dspy.engines.embedded import list_models, models_dir
+    from ugst_dspy.engines.llamacpp import llamacpp_available
 
-    found = list_models()
-    typer.echo(f"cache: {models_dir()}")
-    if not any(item["name"] == EMBEDDED_NAME for item in found):
-        typer.echo(f"embedded  {EMBEDDED_NAME}  not prepared yet (source {embedded_gguf_path().name}; "
-                   "`ugst models prepare` or first use converts it)")
+    engine = "llama.cpp" if llamacpp_available() else "transformers (llama-cpp-python not installed)"
+    typer.echo(f"embedded models (GGUF engine: {engine}):")
+    for model in CATALOG.values():
+        tag = " (default)" if model.name == DEFAULT_EMBEDDED else ""
+        where = "installed" if installed(model) else f"not installed: {model.install}"
+        typer.echo(f"  embedded:{model.name}{tag}  {model.title}  {where}")
+    found = [item for item in list_models() if item["name"] != "gguf"]
+    typer.echo(f"converted checkpoints in {models_dir()}:" + ("" if found else " none yet"))
     for item in found:
         state = "ready" if item["complete"] else "incomplete"
-        label = "embedded" if item["name"] == EMBEDDED_NAME else "local"
-        typer.echo(f"{label:9} {item['name']}  {item['size'] / 1e6:.0f} MB  {state}  {item['path']}")
+        typer.echo(f"  {item['name']}  {item['size'] / 1e6:.0f} MB  {state}  {item['path']}")
 
 
 @models_app.command("prepare")

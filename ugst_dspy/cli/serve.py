@@ -24,9 +24,9 @@ def serve(
 
     spec = ModelSpec.parse(model)
     if spec.kind == "embedded":
-        from ugst_dspy.engines.embedded import embedded_model_dir
+        from ugst_dspy.engines.embedded import embedded_checkpoint
 
-        folder = embedded_model_dir()
+        folder = embedded_checkpoint(spec.target or None)
     elif spec.kind == "gguf":
         from ugst_dspy.engines.embedded import prepare_gguf_model
 

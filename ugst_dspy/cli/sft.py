@@ -21,20 +21,21 @@ from ugst_dspy.cli.options import (
     resolve_config,
 )
 from ugst_dspy.errors import UgstError
+from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
 
-BASE_HELP = "Model to fine-tune: embedded, a model folder, a LoRA folder or a .gguf file."
+BASE_HELP = "Model to fine-tune: embedded[:NAME], a model folder, a LoRA folder or a .gguf file."
 
 
 def sft(
     data: Annotated[Optional[list[Path]], typer.Argument(help="Conversation files of the reasoning teacher (turns that carry reasoning).", show_default=False)] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: checkpoints, final weights, program, run record.")] = ...,  # type: ignore[assignment]
-    base_model: Annotated[str, typer.Option("--base-model", help=BASE_HELP)] = "embedded",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: checkpoints, final weights, program, run record. New or empty, or an earlier run of this command to resume; never the base model's folder.")] = ...,  # type: ignore[assignment]
+    base_model: Annotated[str, typer.Option("--base-model", help=BASE_HELP)] = TRAIN_BASE_MODEL,
     teacher_runs: Annotated[Optional[Path], typer.Option("--teacher-runs", help="First run the state-steered reasoning teacher into this conversation file (resumable; --env, --goals, --limit and the role models apply), then train on it too.")] = None,
     env: Annotated[str, typer.Option("--env", "-e", help="Environment of the teacher runs.")] = "tau-retail",
     goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals of the teacher runs (default: the env's test goals).")] = None,
     turns: Annotated[Optional[int], typer.Option("--turns", "-t", min=1, help="Most turns of a teacher conversation (default 10).")] = None,
     agent: Annotated[str, typer.Option("--agent", help="Agent of the teacher runs: dspy, endpoint:MODEL@URL or human.")] = "dspy",
-    data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default ../shared/data or $UGST_DATA_DIR).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default $UGST_DATA_DIR, else the copy installed with the package).")] = None,
     program: Annotated[Optional[Path], typer.Option("--program", help="Student program (a saved reasoning simulator) whose prompts to train on; default ReasoningSimulator().")] = None,
     lora: Annotated[bool, typer.Option("--lora/--full", help="Train a LoRA adapter (peft) or every weight.")] = False,
     lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 16,
@@ -70,6 +71,12 @@ def sft(
             raise UgstError(f"{path}: no such conversation file")
     if batch_size % grad_accum:
         raise UgstError(f"--batch-size {batch_size} is not a multiple of --grad-accum {grad_accum}")
+    from ugst_dspy.optimizers.outdir import check_inputs_outside, check_output_dir
+    from ugst_dspy.optimizers.training import check_training
+
+    check_training("ugst sft")
+    check_output_dir(out, "sft", base_model, resume=resume)  # before any model converts, loads or trains
+    check_inputs_outside(out, "--teacher-runs", teacher_runs)
     from ugst_dspy.cli.progress import ProgressReporter
     from ugst_dspy.optimizers.quiet import quiet_training
     from ugst_dspy.optimizers.sft import SFTOptions, train_sft

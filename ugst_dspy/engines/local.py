@@ -36,12 +36,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ugst_dspy.engines.batching import BatchStats, MicroBatcher
-from ugst_dspy.engines.chat import request_chat
+from ugst_dspy.engines.chat import defuse_special_tokens, request_chat
 from ugst_dspy.engines.decoding import StopOnText, TokenCounter, cut_at_stop, derive_seed
 from ugst_dspy.engines.embedded import is_model_dir
 from ugst_dspy.engines.meter import UsageMeter
 from ugst_dspy.engines.schema_bounds import bound_schema
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import require
 
 if TYPE_CHECKING:
     import dspy
@@ -54,6 +55,8 @@ DEFAULT_MAX_DIGITS = 9
 DEFAULT_MAX_NEW_TOKENS = 512
 DEFAULT_MAX_BATCH = 8
 WHITESPACE = r"[ ]?"
+LOCAL_MODELS = "a local model (transformers + Outlines)"
+"""What needs the ``local`` extra, in the one-line error of a missing package."""
 
 
 def canonical_json(value: Any) -> str:
@@ -153,6 +156,7 @@ class TransformersEngine:
         self._generators: OrderedDict[str, Any] = OrderedDict()
         self._sampled_calls = 0
         self._eos_ids: frozenset[int] = frozenset()
+        self._specials: frozenset[str] = frozenset()  # the tokenizer's special tokens, kept out of message text
 
     def __repr__(self) -> str:
         where = str(self.path) if self.path is not None else "in-memory model"
@@ -271,13 +275,15 @@ class TransformersEngine:
         seed = options.pop("seed", None)
         counter = TokenCounter(len(calls), self._hf_tokenizer.pad_token_id, self._eos_ids)
         if first.stops:
-            from transformers import StoppingCriteriaList
+            transformers = require("transformers", "local", LOCAL_MODELS)
 
-            options["stopping_criteria"] = StoppingCriteriaList([StopOnText(self._hf_tokenizer, first.stops, counter)])
+            stop = StopOnText(self._hf_tokenizer, first.stops, counter)
+            options["stopping_criteria"] = transformers.StoppingCriteriaList([stop])
         started = time.perf_counter()
         with self._seeded(seed), self._mask_stance():
             texts = generator.batch(
-                [_chat_input(call.chat) for call in calls], max_new_tokens=first.max_new, streamer=counter, **options
+                [_chat_input(defuse_special_tokens(call.chat, self._specials)) for call in calls],
+                max_new_tokens=first.max_new, streamer=counter, **options
             )
         seconds = (time.perf_counter() - started) / len(calls)
         return [
@@ -296,26 +302,29 @@ class TransformersEngine:
         if self._outlines_model is not None:
             return
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import outlines
+        outlines = require("outlines", "local", LOCAL_MODELS)
 
         if self._hf_model is None:
             assert self.path is not None
             if not is_model_dir(self.path):
                 raise UgstError(f"not a model folder (no config.json and weights): {self.path}")
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            torch = require("torch", "local", LOCAL_MODELS)
+            transformers = require("transformers", "local", LOCAL_MODELS)
 
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
-            self._hf_tokenizer = AutoTokenizer.from_pretrained(self.path)
-            self._hf_model = AutoModelForCausalLM.from_pretrained(self.path).to(device).eval()
+            self._hf_tokenizer = transformers.AutoTokenizer.from_pretrained(self.path)
+            self._hf_model = transformers.AutoModelForCausalLM.from_pretrained(self.path).to(device).eval()
         self._outlines_model = outlines.from_transformers(self._hf_model, self._hf_tokenizer)
         ids = self._hf_model.generation_config.eos_token_id
         ids = [ids] if isinstance(ids, int) else list(ids or [])
         self._eos_ids = frozenset([*ids, self._hf_tokenizer.eos_token_id])
+        added = getattr(self._hf_tokenizer, "added_tokens_decoder", {}) or {}
+        self._specials = frozenset([*self._hf_tokenizer.all_special_tokens,
+                                    *(token.content for token in added.values() if getattr(token, "special", False))])
 
     def _generator_locked(self, schema: dict[str, Any] | None, key: str | None) -> Any:
         """The generator of ``schema`` (``key`` is its :func:`canonical_json`), or the plain one."""
-        import outlines
+        outlines = require("outlines", "local", LOCAL_MODELS)
 
         if schema is None or key is None:
             if self._plain is None:
@@ -363,7 +372,7 @@ class TransformersEngine:
         if compile_mask:
             yield
             return
-        import torch
+        torch = require("torch", "local", LOCAL_MODELS)
 
         with torch.compiler.set_stance("force_eager"):
             yield
@@ -374,7 +383,7 @@ class TransformersEngine:
         if seed is None:
             yield
             return
-        import torch
+        torch = require("torch", "local", LOCAL_MODELS)
 
         device = self._hf_model.device
         devices = [device.index or 0] if device.type == "cuda" else []
@@ -426,9 +435,7 @@ class _Done:
 
 
 def _chat_input(chat: list[dict[str, str]]) -> Any:
-    from outlines.inputs import Chat
-
-    return Chat(chat)
+    return require("outlines.inputs", "local", LOCAL_MODELS).Chat(chat)
 
 
 def local_lm(

@@ -2,15 +2,19 @@
 
 | spec | model |
 | --- | --- |
-| ``embedded`` (or empty) | the embedded SmolLM2-135M-Instruct, converted once into the cache |
+| ``embedded`` (or empty) | the default embedded model, Qwen2.5-Coder-1.5B-Instruct (see ``engines.catalog``) |
+| ``embedded:NAME`` | an embedded model by name: ``qwen2.5-coder-1.5b-instruct`` (``qwen``), ``smollm2-135m-instruct`` (``smollm2``) |
 | ``PATH`` or ``local:PATH`` | a Hugging Face checkpoint folder, run with transformers (+ Outlines for JSON) |
-| ``FILE.gguf`` or ``gguf:FILE`` | a GGUF file, converted once into a checkpoint folder in the cache |
+| ``FILE.gguf`` or ``gguf:FILE`` | a GGUF file |
 | ``vllm:MODEL@URL`` | a model served by a vLLM server (``URL`` like ``http://127.0.0.1:8000/v1``) |
 | ``provider/model`` | any model DSPy reaches on its own (``openai/gpt-4o-mini``, ``anthropic/...``) |
 | ``scripted:MODULE:FUNCTION`` | a Python function plays the model (tests, dry runs; see ``engines.scripted``) |
 
-Roles that name the same local model share one loaded copy. Every role gets its own ``dspy.LM`` object, so
-sampling settings stay per role.
+GGUF models (the embedded ones included) run on llama.cpp (:mod:`ugst_dspy.engines.llamacpp`) when
+llama-cpp-python is installed and ``gguf_engine`` is ``auto`` or ``llamacpp``; otherwise (or with
+``gguf_engine = "transformers"``) they are converted once into a checkpoint folder in the cache and run with
+transformers, as training needs. Roles that name the same local model share one loaded copy. Every role
+gets its own ``dspy.LM`` object, so sampling settings stay per role.
 """
 
 from __future__ import annotations
@@ -23,11 +27,14 @@ from typing import Any, Literal
 
 from ugst_dspy.config import EMBEDDED, ROLES, UGSTConfig, apply_offline_defaults
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import check as check_extra
 
 SpecKind = Literal["embedded", "local", "gguf", "vllm", "api", "scripted"]
 _API = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*/\S+$")
 _VLLM = re.compile(r"^(?P<model>[^@\s]+)@(?P<url>https?://\S+)$")
 USAGE = "use embedded, a model folder, a .gguf file, vllm:MODEL@URL, provider/model or scripted:MODULE:FUNCTION"
+LOCAL_MODULES: tuple[str, ...] = ("torch", "transformers", "outlines")
+"""What a local model (embedded, a folder, a GGUF file) imports when it loads: the ``local`` extra."""
 _SCRIPTED = re.compile(r"^scripted:(?P<target>[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
 
 
@@ -45,6 +52,10 @@ class ModelSpec:
         raw = (text or "").strip()
         if raw in ("", EMBEDDED, "default"):
             return cls("embedded")
+        if raw.startswith(EMBEDDED + ":"):
+            from ugst_dspy.engines.catalog import embedded_model
+
+            return cls("embedded", embedded_model(raw[len(EMBEDDED) + 1 :]).name)
         if raw.startswith("vllm:"):
             match = _VLLM.match(raw[len("vllm:") :])
             if match is None:
@@ -79,7 +90,7 @@ class ModelSpec:
 
     def __str__(self) -> str:
         if self.kind == "embedded":
-            return EMBEDDED
+            return f"{EMBEDDED}:{self.target}" if self.target else EMBEDDED
         if self.kind == "vllm":
             return f"vllm:{self.target}@{self.base_url}"
         if self.kind == "scripted":
@@ -129,6 +140,11 @@ class ModelPool:
             kwargs["top_p"] = settings.top_p
         return kwargs
 
+    def _requests(self, role: str) -> dict[str, Any]:
+        """The request limits of a remote LM: the role's timeout, and its retries (DSPy's loop retries timeouts,
+        5xx and broken connections with exponential backoff, 1 s doubling to at most 60 s)."""
+        return {"timeout": float(self.config.role(role).timeout), "num_retries": self.config.retries(role)}
+
     def _build(self, role: str) -> Any:
         import dspy
 
@@ -138,27 +154,32 @@ class ModelPool:
             from ugst_dspy.serving.provider import vllm_lm
 
             assert spec.base_url is not None
-            return vllm_lm(spec.base_url, spec.target, cache=self.config.cache, num_retries=self.config.num_retries,
-                           seed=self.config.seed, **sampling)
+            return vllm_lm(spec.base_url, spec.target, cache=self.config.cache, seed=self.config.seed,
+                           **self._requests(role), **sampling)
         if spec.kind == "scripted":
             from ugst_dspy.engines.scripted import ScriptedEngine, load_responder
 
             engine = ScriptedEngine(load_responder(spec.target))
             return dspy.LM(f"local/scripted-{spec.target}.{role}", engine=engine, cache=False, num_retries=0, **sampling)
         if spec.kind == "api":
-            return dspy.LM(spec.target, cache=self.config.cache, num_retries=self.config.num_retries,
-                           seed=self.config.seed, **sampling)
+            return dspy.LM(spec.target, cache=self.config.cache, seed=self.config.seed, **self._requests(role),
+                           **sampling)
         engine = self._local_engine(spec)
         # One LM object per role over the shared engine; the role in the name keeps DSPy's cache keys apart.
         return dspy.LM(f"local/{engine.name}.{role}", engine=engine, cache=self.config.cache, num_retries=0,
                        seed=self.config.seed, **sampling)
 
     def _local_engine(self, spec: ModelSpec) -> Any:
-        from ugst_dspy.engines.embedded import embedded_model_dir, prepare_gguf_model
+        if spec.kind in ("embedded", "gguf") and self._on_llamacpp():
+            return self._llamacpp_engine(spec)
+        # before anything loads or converts: a base install says here, in one line, which extra it lacks
+        what = "the embedded model" if spec.kind == "embedded" else f"the local model {spec.target}"
+        check_extra(LOCAL_MODULES + (("gguf",) if spec.kind in ("embedded", "gguf") else ()), "local", what)
+        from ugst_dspy.engines.embedded import embedded_checkpoint, prepare_gguf_model
         from ugst_dspy.engines.local import TransformersEngine
 
         if spec.kind == "embedded":
-            folder = embedded_model_dir()
+            folder = embedded_checkpoint(spec.target or None)
         elif spec.kind == "gguf":
             folder = prepare_gguf_model(Path(spec.target))
         else:
@@ -166,6 +187,32 @@ class ModelPool:
         key = str(folder)
         if key not in self._engines:
             self._engines[key] = TransformersEngine(folder, seed=self.config.seed, **self.engine_options)
+        return self._engines[key]
+
+
+    def _on_llamacpp(self) -> bool:
+        """Whether GGUF models run on llama.cpp under this config (``gguf_engine``; ``auto``: when installed)."""
+        from ugst_dspy.engines.llamacpp import llamacpp_available
+
+        choice = self.config.gguf_engine
+        if choice == "llamacpp":
+            check_extra("llama_cpp", "llamacpp", "gguf_engine = 'llamacpp'")
+            return True
+        return choice == "auto" and llamacpp_available()
+
+    def _llamacpp_engine(self, spec: ModelSpec) -> Any:
+        from ugst_dspy.engines.catalog import embedded_model, gguf_path
+        from ugst_dspy.engines.llamacpp import LlamaCppEngine
+
+        if spec.kind == "embedded":
+            model = embedded_model(spec.target or None)
+            path, name = gguf_path(model.name), f"llamacpp-{model.name}"
+        else:
+            path = Path(spec.target)
+            name = f"llamacpp-{path.stem.lower()}"
+        key = f"llamacpp:{path}"
+        if key not in self._engines:
+            self._engines[key] = LlamaCppEngine(path, name=name, seed=self.config.seed)
         return self._engines[key]
 
 
