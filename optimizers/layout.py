@@ -2,7 +2,8 @@
 
 The trained student *is* the DSPy program ``ReasoningSimulator()`` (or a compiled variant of it): its
 prompt is exactly the chat that program sends through the run's adapter (JSONAdapter by default) -- the
-goal, the conversation as the user saw it and the turn budget, never the goal state -- and its completion
+goal, the conversation as the user saw it and the turn budget (the limit stated once, or the per-turn
+countdown when the program has ``countdown`` on), never the goal state -- and its completion
 is the JSON object that adapter parses, with the fields in a fixed order::
 
     {"progress": "...", "remaining": "...", "alignment": "...", "reply": "...", "stop": false}
@@ -22,11 +23,13 @@ from typing import Any
 
 from ugst_dspy.conversation import Turn
 from ugst_dspy.stop import split_stop
-from ugst_dspy.transcript import turn_budget, user_view
 
 REASONING_FIELDS = ("progress", "remaining", "alignment")
 COMPLETION_FIELDS = (*REASONING_FIELDS, "reply", "stop")
-LAYOUT = "dspy-json-v1"  # recorded in checkpoints: prompts by DSPy's JSONAdapter, completion as above
+# Recorded in checkpoints: prompts by DSPy's JSONAdapter, completion as above. v3: the turn budget states the
+# limit once unless the program's countdown option is on (v2 always counted down); v2: the conversation is
+# quoted (ugst_dspy.transcript); a v1 checkpoint was trained on raw "You: ..." lines.
+LAYOUT = "dspy-json-v3"
 DEFAULT_MAX_TURNS = 10
 _OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -56,13 +59,12 @@ def student_program(program: Any = None) -> Any:
     return program
 
 
-def student_inputs(goal: str, turns: Sequence[Turn], max_turns: int = DEFAULT_MAX_TURNS) -> dict[str, str]:
-    """The inputs the student sees before writing turn ``len(turns) + 1`` (what the simulator module builds)."""
-    return {
-        "goal": goal,
-        "conversation": user_view(turns),
-        "turn_budget": turn_budget(len(turns) + 1, max_turns),
-    }
+def student_inputs(
+    goal: str, turns: Sequence[Turn], max_turns: int = DEFAULT_MAX_TURNS, program: Any = None
+) -> dict[str, str]:
+    """The inputs the student sees before writing turn ``len(turns) + 1``: what the simulator module builds
+    (:meth:`~ugst_dspy.modules.simulators.UserSimulator.inputs`, its countdown option included)."""
+    return student_program(program).inputs(goal, turns, None, max_turns)
 
 
 def student_messages(
@@ -75,9 +77,11 @@ def student_messages(
     """The chat messages (system, demos, user) that ``program`` sends for this turn; no goal state."""
     import dspy
 
-    predictor = student_program(program).respond
+    student = student_program(program)
+    predictor = student.respond
     adapter = adapter or dspy.JSONAdapter()
-    messages = adapter.format(predictor.signature, list(predictor.demos), student_inputs(goal, turns, max_turns))
+    inputs = student_inputs(goal, turns, max_turns, student)
+    messages = adapter.format(predictor.signature, list(predictor.demos), inputs)
     return [{"role": m["role"], "content": str(m["content"])} for m in messages]
 
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import dspy
 
 from ugst_dspy.errors import UgstError
+from ugst_dspy.extras import check as check_extra
 from ugst_dspy.optimizers.optimize_config import OptimizeConfig
 
 Metric = Callable[..., Any]
@@ -66,10 +67,7 @@ def require_optimizer(name: str, reflection_lm: Any = None) -> None:
     """Refuse, with one line, an optimiser whose dependency or LM is missing (before any work starts)."""
     OptimizeConfig(optimizer=name)  # an unknown name fails here
     if name == "mipro":
-        try:
-            import optuna  # noqa: F401
-        except ImportError:
-            raise UgstError("the mipro optimizer needs optuna: pip install 'ugst-dspy[optimize]'") from None
+        check_extra("optuna", "optimize", "the mipro optimizer")
     if name == "gepa" and reflection_lm is None:
         raise UgstError("the gepa optimizer needs a reflection LM (--reflection-model, or the rater's model)")
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: paths to the benchmark data beside the repo and small hand-made goal states."""
+"""Shared fixtures: the benchmark data installed with the package, a tiny model and small hand-made goal states."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED_DATA = Path(os.environ.get("UGST_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
@@ -43,10 +42,11 @@ def one_torch_thread():
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"benchmark data not found at {SHARED_DATA}")
-    return SHARED_DATA
+def packaged_data() -> Path:
+    """The benchmark data folder installed with the package (``ugst_dspy/data``): always there."""
+    from ugst_dspy.envs.datafiles import PACKAGED_DATA
+
+    return PACKAGED_DATA
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """A scripted model that plays every role of a τ-bench retail conversation, for tests without a model.
 
 Use it as the model spec ``scripted:scripted_world:respond`` (with ``tests/`` on ``PYTHONPATH``). It tells
-the roles apart by the output fields the adapter asks for. ``SCRIPTED_DELAY`` (seconds) slows each call,
+the roles apart by the output fields the adapter asks for; it plays both trackers (batched: ``verdicts``;
+per-component: ``status``). ``SCRIPTED_DELAY`` (seconds) slows each call,
 so that a test can kill a run in the middle.
 """
 
@@ -13,6 +14,7 @@ import time
 from typing import Any
 
 from ugst_dspy.engines.scripted import ScriptedCall
+from ugst_dspy.transcript import read_transcript
 
 USER_LINES = [
     "Hi, I'm Yusuf Rossi and my zip code is 19122. I want to exchange items from order #W2378156.",
@@ -22,8 +24,10 @@ USER_LINES = [
 
 
 def _turn_number(call: ScriptedCall) -> int:
-    budget = call.field("turn_budget") or ""
-    return int(budget.split()[3]) if budget.startswith("This is turn") else 1
+    """The user message the simulator is writing: one more than its messages so far (the ``You:`` blocks of
+    the conversation it is shown; the turn budget states only the limit unless the countdown is on)."""
+    said = read_transcript(call.field("conversation") or "")
+    return 1 + sum(1 for speaker, _ in said if speaker == "You")
 
 
 def decompose(call: ScriptedCall) -> dict[str, Any]:
@@ -32,7 +36,7 @@ def decompose(call: ScriptedCall) -> dict[str, Any]:
         {"category": "task_objective", "text": "Exchange the mechanical keyboard in order #W2378156."},
         {"category": "requirement", "text": "The new keyboard has clicky switches."},
         {"category": "user_policy", "text": "You are detail-oriented."},
-    ]}}
+    ], "all_listed": True}}
 
 
 def simulate(call: ScriptedCall) -> dict[str, Any]:
@@ -72,6 +76,16 @@ def track(call: ScriptedCall) -> dict[str, Any]:
     return {"verdicts": verdicts}
 
 
+def judge(call: ScriptedCall) -> dict[str, Any]:
+    """The per-component tracker (the paper's, evaluation's default): ``track``'s verdict, one item a call."""
+    allowed = ((call.schema or {}).get("properties", {}).get("status") or {}).get("enum", [])
+    if "COMPLETE" in allowed:  # a task objective or requirement
+        status = "COMPLETE" if "exchanged the keyboard" in (call.field("conversation") or "") else "INCOMPLETE"
+    else:  # profile and policy stay ALIGNED (and a preference is expressed)
+        status = "ALIGNED"
+    return {"reason": f"scripted verdict on {(call.field('sub_component') or '')[:20]}", "status": status}
+
+
 def respond(call: ScriptedCall) -> dict[str, Any]:
     delay = float(os.environ.get("SCRIPTED_DELAY", "0"))
     if delay:
@@ -81,6 +95,8 @@ def respond(call: ScriptedCall) -> dict[str, Any]:
         return decompose(call)
     if "verdicts" in fields:
         return track(call)
+    if "status" in fields:
+        return judge(call)
     if "action" in fields:
         return agent(call)
     if "reply" in fields:

@@ -54,7 +54,7 @@ def server():
     httpd.shutdown()
 
 
-def test_endpoint_agent_runs_tool_calls_on_the_environment(server, shared_data):
+def test_endpoint_agent_runs_tool_calls_on_the_environment(server):
     env = make_env("tau-retail")
     agent = EndpointAgent.from_spec(f"endpoint:my-agent@{server}")
     history = [Turn(user="Hello", agent="Hi! How can I help?", tool_calls=[ToolCall(id="c0", name="think", arguments={"thought": "x"}, result="")])]
@@ -68,7 +68,7 @@ def test_endpoint_agent_runs_tool_calls_on_the_environment(server, shared_data):
     assert FakeChatServer.requests[1]["messages"][-1] == {"role": "tool", "tool_call_id": "call_a", "content": "yusuf_rossi_9620"}
 
 
-def test_endpoint_agent_errors_are_one_line(shared_data):
+def test_endpoint_agent_errors_are_one_line():
     with pytest.raises(UgstError, match="endpoint:MODEL@"):
         EndpointAgent.from_spec("endpoint:nothing")
     agent = EndpointAgent("http://127.0.0.1:9/v1", "m", max_retries=0, timeout=2)
@@ -76,7 +76,7 @@ def test_endpoint_agent_errors_are_one_line(shared_data):
         agent.respond([], "hi", make_env("tau-retail"))
 
 
-def test_human_agent_reads_tools_and_replies(shared_data):
+def test_human_agent_reads_tools_and_replies():
     env = make_env("tau-retail")
     typed = iter(["/tools", '/tool find_user_id_by_name_zip {"first_name": "Yusuf", "last_name": "Rossi", "zip": "19122"}',
                   "", "Found you, Yusuf."])

@@ -17,6 +17,8 @@ from ugst_dspy.modules import (
     StateSteeredSimulator,
     make_simulator,
 )
+from ugst_dspy.modules.simulators import SIMULATORS
+from ugst_dspy.transcript import turn_limit
 
 GOAL = "You are Yusuf Rossi in 19122. Exchange the keyboard (clicky, ideally RGB) and the thermostat (Google Home)."
 TURNS = [
@@ -84,7 +86,7 @@ def test_per_component_tracking_of_a_scripted_three_turn_conversation(state):
     # stable parts first: goal and conversation come before the sub-component
     text = attempted.last_user
     assert text.index("[[ ## goal ## ]]") < text.index("[[ ## conversation ## ]]") < text.index("[[ ## sub_component ## ]]")
-    assert "Agent: Sorry, the Google Home thermostat is out of stock." in text
+    assert "Agent:\n> Sorry, the Google Home thermostat is out of stock." in text
 
 
 def test_a_rule_breaking_judge_output_is_counted_and_not_applied(state):
@@ -158,10 +160,11 @@ def test_decompose_goal_builds_an_initial_state():
         ("task_objective", "Exchange the thermostat."),
         ("requirement", "Works with Google Home."),
     ]
-    answer = {"decomposition": {"sub_components": [{"category": c, "text": t} for c, t in items]}}
+    answer = {"decomposition": {"sub_components": [{"category": c, "text": t} for c, t in items], "all_listed": True}}
     lm = scripted_lm(lambda call: answer)
+    goal = f"{GOAL} Be quick. You are polite."
     with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
-        state = DecomposeGoal()(goal=GOAL).state
+        state = DecomposeGoal()(goal=goal).state
     assert state == DEFAULT_RULES.new_state(
         ["You are Yusuf Rossi in 19122."],
         ["You are polite."],
@@ -170,8 +173,11 @@ def test_decompose_goal_builds_an_initial_state():
          {"text": "Exchange the thermostat.", "requirements": ["Works with Google Home."]}],
     )
     schema = lm.engine.calls[0].schema
-    assert schema["$defs"]["Decomposition"]["properties"]["sub_components"]["maxItems"] == 14
-    assert GOAL in lm.engine.calls[0].last_user
+    # the bound follows the goal: 2 parts per sentence + 4 clause marks, the longest sentence (76 characters)
+    # + 32, each rounded up to a power of two
+    assert schema["$defs"]["Decomposition"]["properties"]["sub_components"]["maxItems"] == 16
+    assert schema["$defs"]["SubComponentSpec"]["properties"]["text"]["maxLength"] == 128
+    assert goal in lm.engine.calls[0].last_user
 
 
 def reply_with(text: str, stop: bool = False, **extra):
@@ -187,11 +193,29 @@ def test_state_steered_prompt_holds_the_state_and_prompt_based_does_not(state):
         assert ("[INCOMPLETE] Exchange the thermostat." in prompt) is has_state
         assert ("Progress: 2 of 7" in prompt) is has_state
         assert out.reply == "Hello, I need to exchange a keyboard." and out.stop is False
-        assert "This is turn 2 of at most 10; 8 more after this one." in prompt
+        assert "The conversation can last at most 10 turns" in prompt and "This is turn" not in prompt
     reminder = lm.engine.calls[0]
     assert reminder.field("goal_reminder") == GOAL
     with pytest.raises(UgstError, match="needs the current goal state"):
         StateSteeredSimulator()(goal=GOAL, turns=())
+
+
+def test_the_paper_configurations_state_the_limit_once_and_the_countdown_is_an_option(state):
+    """The paper's prompt says "at most N turns; plan accordingly" once; a per-turn countdown is extra help."""
+    for name, cls in SIMULATORS.items():
+        budgets = []
+        for simulator in (cls(max_turns=6), cls(max_turns=6, countdown=True)):
+            lm = scripted_lm(reply_with("Hello.", progress="p", remaining="r", alignment="a"))
+            with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+                for prefix in (TURNS[:0], TURNS[:1]):
+                    simulator(goal=GOAL, turns=prefix, state=state)
+            budgets.append([call.field("turn_budget") for call in lm.engine.calls])
+        plain, counted = budgets
+        assert plain == [turn_limit(6)] * 2 and "at most 6 turns" in plain[0], name  # the same on every turn
+        assert counted == ["This is turn 1 of at most 6; 5 more after this one.",
+                           "This is turn 2 of at most 6; 4 more after this one."], name
+        assert cls().countdown is False and cls().options() == {"countdown": False}
+    assert make_simulator("prompt", countdown=True).options() == {"countdown": True}
 
 
 def test_stop_flag_and_terminate_marker():

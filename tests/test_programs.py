@@ -14,7 +14,7 @@ from ugst_dspy.modules import ReasoningSimulator, StateSteeredSimulator
 from ugst_dspy.programs import UGSTEvaluator, build_program, load_program, save_program, shipped_program
 from ugst_dspy.programs.__main__ import DEFAULTS
 
-from test_modules import GOAL, TURNS, batched_judge
+from test_modules import GOAL, TURNS, batched_judge, judge
 
 
 @pytest.mark.parametrize("name", list(DEFAULTS))
@@ -59,16 +59,34 @@ def test_evaluator_decomposes_and_tracks_a_conversation():
     items = [("user_profile", "You are Yusuf Rossi in 19122."), ("task_objective", "Exchange the keyboard."),
              ("requirement", "Clicky switches."), ("preference", "RGB backlight."),
              ("task_objective", "Exchange the thermostat."), ("requirement", "Works with Google Home.")]
-    decomposition = {"decomposition": {"sub_components": [{"category": c, "text": t} for c, t in items]}}
+    decomposition = {"decomposition": {"sub_components": [{"category": c, "text": t} for c, t in items],
+                                       "all_listed": True}}
 
     def respond(call):
         return decomposition if call.field("open_sub_components") is None else batched_judge(call)
 
     conversation = Conversation(goal_id="g", instruction=GOAL, turns=list(TURNS), ended_by="max_turns")
     with dspy.context(lm=scripted_lm(respond), adapter=dspy.JSONAdapter()):
-        tracked = UGSTEvaluator().track_conversation(conversation)
+        tracked = UGSTEvaluator(mode="batched").track_conversation(conversation)
     assert tracked.initial_state is not None and len(tracked.initial_state) == 6
     assert [len([x for x in t.state.items() if x.status.value == "COMPLETE"]) for t in tracked.turns] == [2, 2, 4]
     assert tracked.turns[2].illegal_updates[0]["why"].startswith("verdict")
     validate("conversation", tracked.to_json())
     assert conversation.turns[0].state is None  # the input record is not changed
+
+
+def test_the_evaluator_tracks_with_the_papers_per_component_judge_by_default():
+    """Every reported number comes from the paper's tracker: one judge call per open sub-component."""
+    items = [("task_objective", "Exchange the keyboard."), ("requirement", "Clicky switches.")]
+    decomposition = {"decomposition": {"sub_components": [{"category": c, "text": t} for c, t in items],
+                                       "all_listed": True}}
+    lm = scripted_lm(lambda call: decomposition if "decomposition" in (call.schema or {}).get("properties", {})
+                     else judge(call))
+    conversation = Conversation(goal_id="g", instruction=GOAL, turns=list(TURNS[:1]), ended_by="max_turns")
+    with dspy.context(lm=lm, adapter=dspy.JSONAdapter()):
+        tracked = UGSTEvaluator().track_conversation(conversation)
+    judged = [call.field("sub_component") for call in lm.engine.calls[1:]]
+    assert judged == ["Exchange the keyboard.", "Clicky switches."]  # one call each, no batched call
+    assert [x.status.value for x in tracked.turns[0].state.items()] == ["COMPLETE", "COMPLETE"]
+    assert UGSTEvaluator().tracker.mode == "per_component" == build_program("evaluator", "ugst").tracker.mode
+    assert DEFAULTS["ugst-evaluator"][2] == {"mode": "per_component"}

@@ -7,7 +7,8 @@ One :class:`UGSTConfig` object is passed everywhere (no global state) and record
 ```toml
 seed = 7
 max_turns = 10
-tracker_mode = "batched"
+tracker_mode = "per_component"      # evaluation: the states every table reads (the paper's tracker)
+steering_tracker_mode = "batched"   # steering and rewards: the state a simulator sees, GRPO/optimize rewards
 
 [roles.simulator]
 model = "vllm:smollm2@http://127.0.0.1:8000/v1"
@@ -15,6 +16,8 @@ temperature = 0.7
 
 [roles.tracker]
 model = "openai/gpt-4o-mini"
+timeout = 60      # seconds a request may wait on the server (sending, each read); then it fails
+retries = 1       # retries with exponential backoff (timeouts, 5xx, broken connections); default num_retries
 ```
 """
 
@@ -23,11 +26,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ugst_dspy.config_checks import Checks, check_fields
 from ugst_dspy.errors import UgstError
 
 ROLES: tuple[str, ...] = ("decomposer", "tracker", "simulator", "agent", "rater")
@@ -44,6 +49,29 @@ def apply_offline_defaults() -> None:
 EMBEDDED = "embedded"
 
 
+def _rule_set_names() -> tuple[str, ...]:
+    from ugst_dspy.rules import RULE_SETS
+
+    return tuple(sorted(RULE_SETS))
+
+
+# Ranges and choices of the settings; every field's type comes from its annotation (see config_checks).
+ROLE_CHECKS: Checks = {
+    "temperature": (lambda v: 0 <= v <= 2, "a number from 0 to 2"),
+    "max_tokens": (lambda v: v >= 1, "at least 1"),
+    "top_p": (lambda v: 0 < v <= 1, "a number above 0 and at most 1"),
+}
+TOP_CHECKS: Checks = {
+    "max_turns": (lambda v: v >= 1, "at least 1"),
+    "tracker_mode": (lambda v: v in ("batched", "per_component"), "batched or per_component"),
+    "steering_tracker_mode": (lambda v: v in ("batched", "per_component"), "batched or per_component"),
+    "rules": (lambda v: v in _rule_set_names(), lambda: "one of " + ", ".join(_rule_set_names())),
+    "adapter": (lambda v: v in ("json", "chat"), "json or chat"),
+    "num_retries": (lambda v: v >= 0, "at least 0"),
+    "gguf_engine": (lambda v: v in ("auto", "llamacpp", "transformers"), "auto, llamacpp or transformers"),
+}
+
+
 @dataclass
 class RoleConfig:
     """The model behind one role and how it samples."""
@@ -52,6 +80,10 @@ class RoleConfig:
     temperature: float = field(default=0.0, metadata={"help": "0 is greedy; above 0 samples with the run's seed."})
     max_tokens: int = field(default=512, metadata={"help": "Most tokens one call may generate."})
     top_p: float | None = field(default=None, metadata={"help": "Nucleus sampling; None leaves the model's default."})
+    timeout: float = field(default=300.0, metadata={
+        "help": "Seconds a request may wait on the server (sending, and for each read of the answer); then it fails."})
+    retries: int | None = field(default=None, metadata={
+        "help": "Retries of a failed request (timeout, 5xx, broken connection) with backoff; None: num_retries."})
 
 
 def _default_roles() -> dict[str, RoleConfig]:
@@ -71,11 +103,19 @@ class UGSTConfig:
     roles: dict[str, RoleConfig] = field(default_factory=_default_roles, metadata={"help": "Per-role model and sampling."})
     seed: int = field(default=0, metadata={"help": "Base seed; every call gets a seed derived from it."})
     max_turns: int = field(default=10, metadata={"help": "Most user-agent turns per conversation."})
-    tracker_mode: str = field(default="batched", metadata={"help": "per_component (the paper) or batched."})
+    tracker_mode: str = field(default="per_component", metadata={
+        "help": "Tracker of evaluation, the states every table reads (ugst track, the UGST evaluator, the states "
+                "ugst simulate records): per_component (the paper's, default) or batched."})
+    steering_tracker_mode: str = field(default="batched", metadata={
+        "help": "Tracker of steering and rewards (the state a state-steered simulator sees during ugst "
+                "simulate, the UGST rewards of ugst optimize and ugst grpo): batched (default) or per_component."})
     rules: str = field(default="default", metadata={"help": "Rule set of the goal state."})
     adapter: str = field(default="json", metadata={"help": "DSPy adapter of our modules: json or chat."})
     num_retries: int = field(default=3, metadata={"help": "Retries with backoff on server errors and timeouts."})
     cache: bool = field(default=False, metadata={"help": "Use DSPy's response cache."})
+    gguf_engine: str = field(default="auto", metadata={
+        "help": "Engine of GGUF models (the embedded ones included): auto (llama.cpp when llama-cpp-python is "
+                "installed, else transformers), llamacpp or transformers."})
 
     def __post_init__(self) -> None:
         unknown = set(self.roles) - set(ROLES)
@@ -83,18 +123,18 @@ class UGSTConfig:
             raise UgstError(f"unknown role {sorted(unknown)[0]!r} (roles: {', '.join(ROLES)})")
         for role in ROLES:
             self.roles.setdefault(role, _default_roles()[role])
-        if self.max_turns < 1:
-            raise UgstError(f"max_turns must be at least 1, got {self.max_turns}")
-        if self.tracker_mode not in ("batched", "per_component"):
-            raise UgstError(f"tracker_mode must be batched or per_component, got {self.tracker_mode!r}")
-        if self.adapter not in ("json", "chat"):
-            raise UgstError(f"adapter must be json or chat, got {self.adapter!r}")
+            if not isinstance(self.roles[role], RoleConfig):
+                raise UgstError(f"roles.{role} must be a RoleConfig, got {self.roles[role]!r}")
+            check_fields(RoleConfig, vars(self.roles[role]), ROLE_CHECKS, f"roles.{role}.")
+            _check_request_limits(role, self.roles[role])
+        check_fields(UGSTConfig, {k: v for k, v in vars(self).items() if k != "roles"}, TOP_CHECKS)
 
     # -- building --------------------------------------------------------------------------------
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> UGSTConfig:
-        """Build from a plain mapping (a parsed TOML file); unknown keys are refused by name."""
+        """Build from a plain mapping (a parsed TOML file); unknown keys are refused by name, and every
+        value is checked by type and range (see :data:`ROLE_CHECKS`, :data:`TOP_CHECKS`)."""
         top = {f.name for f in dataclasses.fields(cls)}
         for key in data:
             if key not in top:
@@ -102,19 +142,26 @@ class UGSTConfig:
         values = {k: v for k, v in data.items() if k != "roles"}
         roles = _default_roles()
         role_keys = {f.name for f in dataclasses.fields(RoleConfig)}
-        for role, settings in (data.get("roles") or {}).items():
+        tables = data.get("roles", {})
+        if not isinstance(tables, Mapping):
+            raise UgstError(f"{source}: roles must be a table of [roles.ROLE] tables, got {tables!r}")
+        for role, settings in tables.items():
             if role not in ROLES:
                 raise UgstError(f"{source}: unknown role 'roles.{role}' (roles: {', '.join(ROLES)})")
             if not isinstance(settings, Mapping):
-                raise UgstError(f"{source}: 'roles.{role}' must be a table")
+                raise UgstError(f"{source}: 'roles.{role}' must be a table, got {settings!r}")
             for key in settings:
                 if key not in role_keys:
                     raise UgstError(f"{source}: unknown key 'roles.{role}.{key}' (known: {', '.join(sorted(role_keys))})")
+            with _naming(source):
+                check_fields(RoleConfig, settings, ROLE_CHECKS, f"roles.{role}.")
             roles[role] = dataclasses.replace(roles[role], **settings)
-        try:
-            return cls(roles=roles, **values)
-        except TypeError as err:
-            raise UgstError(f"{source}: {err}") from None
+        with _naming(source):
+            check_fields(cls, values, TOP_CHECKS)
+            try:
+                return cls(roles=roles, **values)
+            except TypeError as err:
+                raise UgstError(str(err)) from None
 
     @classmethod
     def load(cls, path: str | Path) -> UGSTConfig:
@@ -156,6 +203,11 @@ class UGSTConfig:
         except KeyError:
             raise UgstError(f"unknown role {name!r} (roles: {', '.join(ROLES)})") from None
 
+    def retries(self, name: str) -> int:
+        """How many times a failed request of role ``name`` is retried (its own ``retries``, else num_retries)."""
+        own = self.role(name).retries
+        return self.num_retries if own is None else own
+
     def models(self) -> dict[str, str]:
         return {role: self.roles[role].model for role in ROLES}
 
@@ -165,10 +217,31 @@ class UGSTConfig:
         return data
 
 
+def _check_request_limits(role: str, settings: RoleConfig) -> None:
+    """A role's request timeout is a positive finite number of seconds, its retries None or a count >= 0."""
+    timeout = settings.timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise UgstError(f"roles.{role}.timeout must be a number of seconds above 0, got {timeout!r}")
+    retries = settings.retries
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+        raise UgstError(f"roles.{role}.retries must be a whole number >= 0 (or unset), got {retries!r}")
+
+
+@contextmanager
+def _naming(source: str) -> Iterator[None]:
+    """Meanwhile, a :class:`UgstError` gets ``source: `` in front (the file the bad value came from)."""
+    try:
+        yield
+    except UgstError as err:
+        raise UgstError(f"{source}: {err}") from None
+
+
 def _read_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
+    from ugst_dspy.files.jsonl import decode_text
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(decode_text(path.read_bytes(), path, "a config file is UTF-8 TOML"))
     except OSError as err:
         raise UgstError(f"{path}: {err.strerror}") from None
     except tomllib.TOMLDecodeError as err:

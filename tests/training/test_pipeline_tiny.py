@@ -210,7 +210,7 @@ def test_the_export_is_a_self_contained_simulator_folder(run):
     assert isinstance(student.generate(student_messages(GOAL, turns, 4, student.program)), str)
 
 
-def test_ugst_simulate_runs_the_program_packed_in_the_export(run, shared_data, tmp_path, capsys, monkeypatch):
+def test_ugst_simulate_runs_the_program_packed_in_the_export(run, tmp_path, capsys, monkeypatch):
     from ugst_dspy.cli.app import main
     from ugst_dspy.engines.spec import ModelPool
 

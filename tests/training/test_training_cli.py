@@ -71,7 +71,7 @@ def test_bad_input_is_refused_in_one_line(tmp_path, capsys, tiny_model_dir):
     assert main(["sft", str(tmp_path / "nope.jsonl"), "--out", out]) == 2
     assert "no such conversation file" in one_line_error(capsys)
     assert main(["sft", str(empty), "--out", out, "--base-model", str(tiny_model_dir)]) == 2
-    assert "no SFT data in" in one_line_error(capsys)
+    assert f"no records in {empty}" in one_line_error(capsys)
     assert main(["sft", str(empty), "--out", out, "--batch-size", "6", "--grad-accum", "4"]) == 2
     assert "not a multiple of --grad-accum" in one_line_error(capsys)
     assert main(["sft", str(empty), "--out", out, "--base-model", "openai/gpt-4o-mini"]) == 2
@@ -79,18 +79,18 @@ def test_bad_input_is_refused_in_one_line(tmp_path, capsys, tiny_model_dir):
     assert main(["sft", str(empty)]) == 2
     assert "Missing option '--out'" in one_line_error(capsys)
     assert main(["grpo", str(empty), "--out", out]) == 2
-    assert "no GRPO prompts in" in one_line_error(capsys)
+    assert f"no records in {empty}" in one_line_error(capsys)
     assert main(["grpo", str(empty), "--out", out, "--use-vllm", "fast"]) == 2
     assert "unknown --use-vllm 'fast'" in one_line_error(capsys)
     if __import__("importlib").util.find_spec("vllm") is None:
         assert main(["grpo", str(empty), "--out", out, "--use-vllm", "colocate"]) == 2
-        assert "needs the vllm package" in one_line_error(capsys)
+        assert "needs the 'gpu' extra (no module named 'vllm'): pip install 'ugst-dspy[gpu]'" in one_line_error(capsys)
     assert main(["grpo", str(empty), "--out", out, "--rollouts", "1"]) == 2
     one_line_error(capsys)
     assert not (tmp_path / "out").exists()
 
 
-def test_sft_from_teacher_runs_with_lora_then_export(tmp_path, capsys, shared_data, tiny_model_dir, one_torch_thread):
+def test_sft_from_teacher_runs_with_lora_then_export(tmp_path, capsys, tiny_model_dir, one_torch_thread):
     """`ugst sft --teacher-runs` runs the state-steered reasoning teacher (scripted roles), trains a LoRA
     adapter on its turns; `ugst export` merges it into full weights."""
     runs = tmp_path / "teacher.jsonl"
@@ -130,4 +130,5 @@ def test_sft_from_teacher_runs_with_lora_then_export(tmp_path, capsys, shared_da
     record = json.loads((grpo_out / "ugst_training.json").read_text())
     assert record["stage"] == "grpo" and record["previous"]["stage"] == "sft" and record["previous"]["lora"]
     assert record["reward"]["weights"]["preference"] == 0.5 and record["reward"]["on_malformed"] == "score_text"
+    assert record["reward"]["tracker_mode"] == "batched"  # the rewards' (steering) tracker, recorded
     assert (grpo_out / "model.safetensors").is_file() and (grpo_out / "ugst_program.json").is_file()

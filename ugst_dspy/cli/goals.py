@@ -33,7 +33,7 @@ def multiwoz(
     ] = None,
     data_dir: Annotated[
         Optional[Path],
-        typer.Option("--data-dir", help="Folder holding multiwoz/db/ (default: $UGST_DATA_DIR or ../shared/data)."),
+        typer.Option("--data-dir", help="Folder holding multiwoz/db/ (default: $UGST_DATA_DIR, else the copy installed with the package)."),
     ] = None,
     phrase_model: Annotated[
         Optional[str],

@@ -21,7 +21,17 @@ RaterModel = Annotated[Optional[str], typer.Option("--rater-model", help=f"{SPEC
 Seed = Annotated[Optional[int], typer.Option("--seed", help="Base seed of every call (default 0).")]
 Workers = Annotated[int, typer.Option("--workers", "-w", min=1, help="Conversations in flight at once.")]
 Limit = Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="Only the first N items.")]
-Mode = Annotated[Optional[str], typer.Option("--mode", help="Tracker mode: batched or per_component.")]
+Mix = Annotated[bool, typer.Option("--mix", help="Add to an output made with other settings (models, simulator, env, rules) instead of refusing.")]
+RetryFailed = Annotated[bool, typer.Option("--retry-failed/--no-retry-failed", help="Retry the items that failed in an earlier run into the same output (listed in OUT.failed).")]
+Mode = Annotated[Optional[str], typer.Option(
+    "--mode", help="Tracker mode of the recorded states, which the tables read: per_component (default, the "
+    "paper's) or batched (config: tracker_mode).")]
+SteeringMode = Annotated[Optional[str], typer.Option(
+    "--steering-mode", help="Tracker mode of the state a state-steered simulator sees: batched (default) or "
+    "per_component (config: steering_tracker_mode; the same as --mode: one tracker does both).")]
+RewardMode = Annotated[Optional[str], typer.Option(
+    "--mode", help="Tracker mode of the UGST rewards: batched (default) or per_component (the paper's; config: "
+    "steering_tracker_mode).")]
 
 
 def resolve_config(config: Path | None, models: dict[str, str | None], **overrides: object) -> UGSTConfig:

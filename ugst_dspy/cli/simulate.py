@@ -13,14 +13,17 @@ from ugst_dspy.cli.options import (
     ConfigFile,
     DecomposerModel,
     Limit,
+    Mix,
     Mode,
+    RetryFailed,
     Seed,
     SimulatorModel,
+    SteeringMode,
     TrackerModel,
     Workers,
     resolve_config,
 )
-from ugst_dspy.cli.progress import ProgressReporter
+from ugst_dspy.cli.batch import run_into
 
 ENV_NAMES = ("tau-retail", "tau-airline", "tau-airline-strict", "multiwoz")
 PACKED_PROGRAM = "ugst_program.json"  # what `ugst export` packs beside the weights
@@ -45,10 +48,12 @@ def simulate(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Conversations (JSON Lines, appended; default runs/ENV-SIMULATOR.jsonl).")] = None,
     track: Annotated[bool, typer.Option(help="Track UGST after every turn (else run `ugst track` later).")] = True,
     agent_steps: Annotated[int, typer.Option(min=1, help="Most tool calls of the agent per turn.")] = 5,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default ../shared/data or $UGST_DATA_DIR).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default $UGST_DATA_DIR, else the copy installed with the package).")] = None,
     limit: Limit = None,
     workers: Workers = 1,
     mode: Mode = None,
+    steering_mode: SteeringMode = None,
+    countdown: Annotated[Optional[bool], typer.Option("--countdown/--no-countdown", help="Tell the simulator before each message which turn it is and how many are left (default: the program's own setting, off for the paper's configurations, which state the limit once).")] = None,
     config: ConfigFile = None,
     model: AllModels = None,
     decomposer_model: DecomposerModel = None,
@@ -56,18 +61,24 @@ def simulate(
     simulator_model: SimulatorModel = None,
     agent_model: AgentModel = None,
     seed: Seed = None,
+    mix: Mix = False,
+    retry_failed: RetryFailed = True,
 ) -> None:
-    """Simulate conversations and print the per-category table. Resumable: goals already in OUT are skipped."""
+    """Simulate conversations and print the per-category table. Resumable: goals already in OUT are skipped,
+    goals that failed (OUT.failed) are retried. Exit code 1 when a conversation failed, 2 on bad input."""
     from ugst_dspy.engines.spec import ModelPool
+    from ugst_dspy.envs.goal_checks import check_goals
     from ugst_dspy.envs.registry import default_goals_path, environment_class
-    from ugst_dspy.files.conversations import ConversationWriter, read_conversations
+    from ugst_dspy.files.conversations import ConversationWriter, load_conversations
+    from ugst_dspy.files.failures import failures_path
     from ugst_dspy.files.goals import read_goals
     from ugst_dspy.metrics.diagnostics import diagnose_all
     from ugst_dspy.metrics.success import success_table
+    from ugst_dspy.metrics.tracker_modes import tracker_modes
     from ugst_dspy.modules.simulators import make_simulator
     from ugst_dspy.programs.io import load_program
     from ugst_dspy.report.table import format_success_table
-    from ugst_dspy.runner.batch import run_batch
+    from ugst_dspy.runner.meta import simulation_settings
     from ugst_dspy.runner.simulate import ConversationRunner, make_agent
 
     environment_class(env)  # an unknown name fails here, before any model loads
@@ -75,7 +86,7 @@ def simulate(
         config,
         {"all": model, "decomposer": decomposer_model, "tracker": tracker_model, "simulator": simulator_model,
          "agent": agent_model},
-        seed=seed, tracker_mode=mode, max_turns=turns,
+        seed=seed, tracker_mode=mode, steering_tracker_mode=steering_mode, max_turns=turns,
     )
     pool = ModelPool(settings)
     pool.check()
@@ -84,20 +95,25 @@ def simulate(
         if program is not None:
             typer.echo(f"ugst: simulating with the program packed beside the model: {program}", err=True)
     user = load_program(program) if program else make_simulator(simulator, settings.max_turns)
+    if countdown is not None:
+        user.countdown = countdown
     goal_file = goals or default_goals_path(env, data_dir)
     items = read_goals(goal_file, limit=limit)
+    check_goals(env, items, goal_file, data_dir)  # goals of another environment: one line, before any run
     out = out or Path("runs") / f"{env}-{getattr(user, 'name', simulator)}.jsonl"
     runner = ConversationRunner(settings, env, user, make_agent(agent, pool, agent_steps), pool, track=track,
                                 data_dir=data_dir, program=str(program) if program else None)
-    with ConversationWriter(out) as writer:
-        report = run_batch(items, lambda g: g.id, runner, writer, workers=workers,
-                           progress=ProgressReporter(f"simulating {env}"))
-    typer.echo(f"{out}: {report.written} conversations, {report.skipped} skipped, {len(report.failed)} failed "
-               f"in {report.seconds:.1f} s", err=True)
+    inputs = [goal_file, *([program] if program else []), *([config] if config else [])]
+    writer = ConversationWriter(out, inputs=inputs, settings=runner.settings(), mix=mix,
+                                settings_of=lambda record: simulation_settings(record.get("meta")))
+    _, failed = run_into(writer, items, lambda g: g.id, runner, workers=workers, label=f"simulating {env}",
+                         done_word="conversations", retry_failed=retry_failed)
     wanted = {goal.id for goal in items}
-    done = [c for c in read_conversations(out) if c.goal_id in wanted]
-    typer.echo(format_success_table(success_table(done, "simulator")))
+    done = [c for c in load_conversations([out], allow_empty=True).conversations if c.goal_id in wanted]
+    typer.echo(format_success_table(success_table(done, "simulator"), trackers=tracker_modes(done, "simulator")))
     counts = diagnose_all(done).counts()
     typer.echo("Failure diagnostics: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
-    if report.failed:
+    if failed:
+        typer.echo(f"Failed (left out of the table): {len(failed)} of {len(items)} conversations, listed in "
+                   f"{failures_path(out)}; rerun the same command to retry them")
         raise typer.Exit(1)

@@ -28,3 +28,41 @@ def merge_usage(old: dict[str, Any] | None, new: dict[str, dict[str, Any]]) -> d
     merged = dict(old or {})
     merged.update(new)
     return merged
+
+
+ROLE_SETTINGS = ("model", "temperature", "max_tokens", "top_p")
+RUN_SETTINGS = ("seed", "max_turns", "tracker_mode", "steering_tracker_mode", "rules", "adapter")
+
+
+def result_settings(config: Any, roles: Iterable[str], keys: Iterable[str] = RUN_SETTINGS) -> dict[str, Any]:
+    """What changes a result in a recorded ``meta.config`` (the given roles' models and sampling, seed, turn
+    limit, tracker modes, rule set, adapter), not how it is run (retries, timeouts, cache, workers)."""
+    config = config if isinstance(config, dict) else {}
+    recorded_roles = config.get("roles") if isinstance(config.get("roles"), dict) else {}
+    picked: dict[str, Any] = {key: config.get(key) for key in keys}
+    picked["roles"] = {
+        role: {key: (recorded_roles.get(role) or {}).get(key) for key in ROLE_SETTINGS} for role in roles
+    }
+    return picked
+
+
+def simulation_settings(meta: Any) -> dict[str, Any]:
+    """The settings a simulated conversation was made with (from its ``meta``): reruns must match them."""
+    meta = meta if isinstance(meta, dict) else {}
+    picked = {key: meta.get(key) for key in ("env", "simulator", "simulator_options", "program", "agent", "tracked")}
+    picked["config"] = result_settings(meta.get("config"), ("decomposer", "tracker", "simulator", "agent"))
+    return picked
+
+
+def tracking_settings(meta: Any) -> dict[str, Any]:
+    """The settings a tracked conversation was tracked with (``meta.tracking``)."""
+    tracking = meta.get("tracking") if isinstance(meta, dict) else None
+    tracking = tracking if isinstance(tracking, dict) else {}
+    config = result_settings(tracking.get("config"), ("decomposer", "tracker"), ("seed", "tracker_mode", "rules", "adapter"))
+    return {"mode": tracking.get("mode"), "config": config}
+
+
+def decomposition_settings(meta: Any) -> dict[str, Any]:
+    """The settings a decomposition was made with (its ``meta``)."""
+    meta = meta if isinstance(meta, dict) else {}
+    return {"config": result_settings(meta.get("config"), ("decomposer",), ("seed", "rules", "adapter"))}
