@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import batching, constrained, main_job, report_speed, tracking_cost, training, vllm_serving
+from bench import batching, constrained, engines, main_job, report_speed, roles, tracking_cost, training, vllm_serving
 
 STEPS = [
     ("tracking cost (tiny judge, 20 conversations)", lambda: tracking_cost.main([])),
@@ -21,6 +21,10 @@ STEPS = [
     ("vllm server: prefix-cache prefill (1 conversation), simulate throughput (6 goals, 6 workers, 1 turn, 2 agent steps)",
      lambda: vllm_serving.main(["--track", "1", "--simulate", "6", "--workers", "6", "--turns", "1", "--agent-steps", "2"])),
     ("training steps (tiny and embedded)", lambda: training.main(["--steps", "2"])),
+    ("engines: llama.cpp against transformers (SmolLM2 on both, Qwen on llama.cpp, 1 repeat)",
+     lambda: engines.main(["--repeats", "1", "--gen-tokens", "64", "--qwen-gen-tokens", "32", "--prompt-chars", "1000"])),
+    ("per-role quality of the embedded models (SmolLM2 and Qwen: 2 goals, 2 customers, 8 judge cases, 2 agent messages)",
+     lambda: roles.main(["--goals", "2", "--customers", "2", "--agent", "2"])),
     ("main job", lambda: main_job.main([])),
     ("evaluate and report on 1,000 conversations", lambda: report_speed.main([])),
 ]

@@ -25,6 +25,7 @@ Nothing is loaded in the constructor: the model loads on the first call.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -98,8 +99,11 @@ class LlamaCppEngine:
         llama_cpp = require("llama_cpp", "llamacpp", LLAMACPP)
         if not self.path.is_file():
             raise UgstError(f"no GGUF file at {self.path}")
-        llm = llama_cpp.Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                              seed=self.seed, verbose=False)
+        # llama-cpp-python generates on half the cores by default; every core is ours (bench/engines.py:
+        # Qwen 1.5B 6.2 -> 9.5 generated tokens/s on 2 cores)
+        threads = self.n_threads or os.cpu_count() or 1
+        llm = llama_cpp.Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=threads,
+                              n_threads_batch=threads, seed=self.seed, verbose=False)
         if self.cache_bytes:
             llm.set_cache(llama_cpp.LlamaRAMCache(capacity_bytes=self.cache_bytes))
         self._specials = frozenset(_special_tokens(llm))

@@ -1,0 +1,145 @@
+"""The README's main job, with what its records say: wall time, peak memory, turns per conversation, the
+decomposition's repeated items and each role's calls, tokens and seconds (``meta.usage``).
+
+``ugst simulate --env tau-retail --limit N --out OUT`` runs as a user runs it (the installed ``ugst``, the
+default model of every role), into a fresh ``OUT`` that is kept for reading. Peak memory is the command's
+own high-water resident set (``VmHWM``, polled every 0.2 s). A run that passes ``--max-seconds`` is
+interrupted (SIGINT: the finished conversations are kept, exit 130) and the table says so. Progress goes to
+``OUT.log``.
+
+    python -m bench.main_job_record --out /tmp/mainjob.jsonl
+    python -m bench.main_job_record --out /tmp/one.jsonl --limit 1 --max-seconds 900
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import save, table, ugst_command
+
+ROLE_ORDER = ("decomposer", "simulator", "agent", "tracker")
+
+
+def normalise(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def state_texts(state: dict[str, Any] | None) -> list[str]:
+    """The sub-component texts of a goal state record, in order."""
+    if not state:
+        return []
+    texts = [item["text"] for item in state.get("user_profile", [])]
+    texts += [item["text"] for item in state.get("user_policy", [])]
+    for objective in state.get("task_objectives", []):
+        texts.append(objective["text"])
+        texts += [item["text"] for item in objective.get("requirements", [])]
+        texts += [item["text"] for item in objective.get("preferences", [])]
+    return texts
+
+
+def repeated(texts: list[str]) -> int:
+    seen: set[str] = set()
+    count = 0
+    for text in texts:
+        key = normalise(text)
+        count += key in seen
+        seen.add(key)
+    return count
+
+
+def describe(record: dict[str, Any]) -> dict[str, Any]:
+    meta = record.get("meta") or {}
+    texts = state_texts(record.get("initial_state"))
+    return {
+        "id": record.get("id") or record.get("goal_id"),
+        "ended_by": record.get("ended_by"),
+        "turns": len(record.get("turns") or []),
+        "sub_components": len(texts),
+        "repeated": repeated(texts),
+        "sub_component_texts": texts,
+        "seconds": meta.get("seconds"),
+        "usage": meta.get("usage") or {},
+        "reward": (meta.get("tau_bench") or {}).get("reward"),
+    }
+
+
+def run(limit: int, out: Path, max_seconds: float) -> dict[str, Any]:
+    from ugst_dspy.optimizers.training import peak_rss_mb
+
+    command = [*ugst_command(), "simulate", "--env", "tau-retail", "--limit", str(limit), "--out", str(out)]
+    log = out.with_name(out.name + ".log")
+    started = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    with log.open("w") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+        peak, interrupted = 0.0, False
+        while process.poll() is None:
+            peak = max(peak, peak_rss_mb(process.pid))
+            if not interrupted and time.perf_counter() - started > max_seconds:
+                process.send_signal(signal.SIGINT)
+                interrupted = True
+            time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    records = [json.loads(line) for line in out.open()] if out.exists() else []
+    from ugst_dspy.files.failures import failures_path
+
+    failed = failures_path(out)
+    failures = [json.loads(line) for line in failed.open() if line.strip()] if failed.exists() else []
+    return {
+        "command": f"ugst simulate --env tau-retail --limit {limit} --out {out}",
+        "exit_code": process.returncode,
+        "interrupted_after_s": max_seconds if interrupted else None,
+        "seconds": seconds,
+        "peak_rss_mb": peak,
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg()[0],
+        "conversations": [describe(record) for record in records],
+        "failed": failures,
+        "log": str(log),
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    conversations = result["conversations"]
+    note = f" (stopped after {result['interrupted_after_s']:.0f} s)" if result["interrupted_after_s"] else ""
+    top = table(["command", "conversations", "failed", "wall s", "peak RSS MB", "exit"],
+                [[result["command"], len(conversations), len(result["failed"]), f"{result['seconds']:.0f}{note}",
+                  round(result["peak_rss_mb"]), result["exit_code"]]])
+    head = ["conversation", "ended by", "turns", "sub-components", "repeated", "s"]
+    head += [f"{role} calls / prompt tok / gen tok / s" for role in ROLE_ORDER]
+    rows = []
+    for c in conversations:
+        row = [c["id"], c["ended_by"], c["turns"], c["sub_components"], c["repeated"], c["seconds"]]
+        for role in ROLE_ORDER:
+            u = c["usage"].get(role) or {}
+            row.append(f"{u.get('calls', 0)} / {u.get('prompt_tokens') or 0:,} / {u.get('completion_tokens') or 0:,} / "
+                       f"{u.get('seconds', 0):.0f}")
+        rows.append(row)
+    return top + "\n\n" + table(head, rows)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=2)
+    parser.add_argument("--out", type=Path, required=True, help="a new conversations file (kept)")
+    parser.add_argument("--max-seconds", type=float, default=1500, help="interrupt the run after this long")
+    args = parser.parse_args(argv)
+    if args.out.exists():
+        sys.exit(f"{args.out} exists: give a new file (a rerun into it would resume, not run again)")
+    result = run(args.limit, args.out, args.max_seconds)
+    print(render(result))
+    save("main_job_record", result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
