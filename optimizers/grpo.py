@@ -210,6 +210,7 @@ def train_grpo(
     callbacks: Sequence[Any] = (),
     config_overrides: dict[str, Any] | None = None,
     model: tuple[Any, Any] | None = None,
+    eval_overlap: int = 0,
 ) -> Any:
     """Train ``options.base_model`` with GRPO on ``data`` (from :func:`build_grpo_dataset`).
 
@@ -258,6 +259,7 @@ def train_grpo(
         "base_spec": options.base_model,
         "lora": options.lora,
         "data": list(sources),
+        "eval_overlap": eval_overlap,
         "prompts": len(data),
         "reward": {**rewards.scorer.config.to_json(), "functions": rewards.names,
                    "tracker_mode": rewards.scorer.tracker.mode,

@@ -87,11 +87,13 @@ def train_sft(
     callbacks: Sequence[Any] = (),
     config_overrides: dict[str, Any] | None = None,
     layout: str | None = None,
+    eval_overlap: int = 0,
 ) -> Any:
     """Fine-tune ``options.base_model`` on ``data`` (a ``datasets.Dataset`` of prompt/completion records).
 
     ``program`` is the student program the prompts were made with (saved beside the weights; default
-    ``ReasoningSimulator()``); ``sources`` names the data files for the run record. ``layout`` names
+    ``ReasoningSimulator()``); ``sources`` names the data files for the run record, ``eval_overlap`` how many of
+    their goals are evaluation goals (trained on with ``--allow-eval-overlap``). ``layout`` names
     another data layout than the student's (e.g. DSPy finetuning data): then no program is saved.
     Returns a :class:`~ugst_dspy.optimizers.training.TrainingResult`.
     """
@@ -137,6 +139,7 @@ def train_sft(
         "base_spec": options.base_model,
         "lora": options.lora,
         "data": list(sources),
+        "eval_overlap": eval_overlap,
         "examples": len(data),
         "left_out_too_long": too_long,
         "epochs_done": trainer.state.epoch,

@@ -140,12 +140,13 @@ def generate_teacher_conversations(
     data_dir: str | Path | None = None,
     progress: Any = None,
 ) -> Any:
-    """Run the state-steered reasoning teacher on the goals and append its conversations to ``out``.
+    """Run the state-steered reasoning teacher on the goals (default: the environment's training goals,
+    never its evaluation goals) and append its conversations to ``out``.
 
     Resumable (goals already in ``out`` are skipped). Returns the runner's :class:`BatchReport`.
     """
     from ugst_dspy.engines.spec import ModelPool
-    from ugst_dspy.envs.registry import default_goals_path, environment_class
+    from ugst_dspy.envs.registry import environment_class, training_goals_path
     from ugst_dspy.files.conversations import ConversationWriter
     from ugst_dspy.files.goals import read_goals
     from ugst_dspy.modules.simulators import ReasoningSimulator
@@ -155,7 +156,7 @@ def generate_teacher_conversations(
     environment_class(env)
     pool = ModelPool(config)
     pool.check()
-    items = read_goals(goals or default_goals_path(env, data_dir), limit=limit)
+    items = read_goals(goals or training_goals_path(env, data_dir), limit=limit)
     teacher = ReasoningSimulator(max_turns=config.max_turns, use_state=True)
     runner = ConversationRunner(config, env, teacher, make_agent(agent, pool, agent_steps), pool, track=True,
                                 data_dir=Path(data_dir) if data_dir else None, program="reasoning-teacher")

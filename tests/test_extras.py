@@ -113,7 +113,7 @@ def export(tmp: Path, conv: Path) -> list[str]:
 
 def mipro(tmp: Path, conv: Path) -> list[str]:
     return ["optimize", "--simulator", "state-steered", "--conversations", str(conv), "--optimizer", "mipro",
-            "--model", SCRIPTED, "--out", str(tmp / "p.json")]
+            "--model", SCRIPTED, "--out", str(tmp / "p.json"), "--allow-eval-overlap"]
 
 
 def diversity(tmp: Path, conv: Path) -> list[str]:

@@ -115,23 +115,57 @@ def test_impossible_objectives_really_match_no_entity(goals, data_dir):
     assert seen >= 5
 
 
-def test_conditional_objectives_fail_first_and_succeed_with_the_fallback(goals, data_dir):
+def test_conditional_objectives_are_conditions_on_the_place_found_that_the_database_decides(goals, data_dir):
+    """Appendix B: "If the restaurant you find is in the east, change your mind and look for ...". Either every
+    place meeting the first choice meets the condition (it fires: the user changes their mind and ends with the
+    target) or none does (it holds: the first choice is the target's)."""
     db = load_multiwoz_db(data_dir)
-    seen = 0
+    fired = held = 0
     for goal in goals:
         for index in goal.conditional:
-            objective, seen = goal.objectives[index], seen + 1
+            objective = goal.objectives[index]
             condition, constraints = objective["conditional"], objective["constraints"]
-            assert constraints[condition["slot"]] == condition["fallback"] != condition["primary"]
+            attribute, value = condition["condition"]["slot"], condition["condition"]["value"]
+            assert attribute not in constraints and condition["fallback"] != condition["primary"]
             first_choice = {**constraints, condition["slot"]: condition["primary"]}
-            assert find_entities(db, objective["domain"], first_choice) == []
+            found = find_entities(db, objective["domain"], first_choice)
+            assert found, (goal.id, first_choice)  # the first search finds something: no failed search
+            meets = [str(e.get(attribute)) == value for e in found]
+            if condition["fires"]:
+                fired += 1
+                assert all(meets) and constraints[condition["slot"]] == condition["fallback"]
+            else:
+                held += 1
+                assert not any(meets) and constraints[condition["slot"]] == condition["primary"]
             matches = [e["name"] for e in find_entities(db, objective["domain"], constraints)]
             assert objective["target"]["name"] in matches and objective["matches"] == len(matches)
             assert objective["expected_outcome"] == "COMPLETE"
-            requirements = goal.state.task_objectives[index].requirements
-            requirement = next(r.text for r in requirements if r.text.startswith("If"))
-            assert "instead" in requirement
-    assert seen >= 5
+            requirements = [r.text for r in goal.state.task_objectives[index].requirements]
+            sentence = next(text for text in requirements if text.startswith("If"))
+            assert sentence.startswith(f"If the {objective['domain']} you find ")
+            assert "change your mind and look for" in sentence and sentence.endswith(" instead.")
+            assert f"you find is a {objective['domain']}," not in sentence
+    assert fired >= 3 and held >= 2
+
+
+def test_profiles_and_policies_have_the_papers_variety(data_dir):
+    from ugst_dspy.envs import multiwoz_goals as pools
+
+    assert len(pools.POLICIES) >= 50 and len(pools.PERSONA_FACTS) >= 50 and len(pools.EMOTIONAL_STATES) >= 20
+    assert len({p.text for p in pools.POLICIES}) == len(pools.POLICIES)
+    goals = generate_multiwoz_goals(300, seed=3, data_dir=data_dir)
+    profile = [t.text for g in goals for t in g.state.user_profile]
+    policies = {t.text for g in goals for t in g.state.user_policy}
+    assert len(policies) >= 45
+    assert len(set(profile) & set(pools.PERSONA_FACTS)) >= 40
+    assert len(set(profile) & set(pools.EMOTIONAL_STATES)) >= 18
+    assert len(set(profile) & set(pools.TRIP_REASONS)) == len(pools.TRIP_REASONS)
+    for goal in goals:  # never two policies of one group, never a policy the goal cannot honour
+        groups = [p.group for p in pools.POLICIES if p.text in {t.text for t in goal.state.user_policy} and p.group]
+        assert len(groups) == len(set(groups)), goal.id
+        for option in pools.POLICIES:
+            if option.text in goal.instruction and option.needs == "phone":
+                assert goal.user["phone"] and goal.user["phone"] in goal.instruction
 
 
 def test_targets_meet_their_objective_and_facts_come_from_the_database(goals, data_dir):

@@ -26,7 +26,7 @@ def test_multiwoz_writes_goals_and_gold_beside_them(data_dir, tmp_path, digests_
     expected = generate_multiwoz_goals(8, seed=3, data_dir=data_dir)
     assert [g.to_json() for g in read_goals(out)] == [g.to_goal_json() for g in expected]
     assert [d.to_json() for d in read_decompositions(gold).values()] == [g.to_gold_json() for g in expected]
-    assert "8 goals" in result.output and str(gold) in result.output
+    assert "8 eval goals" in result.output and str(gold) in result.output
     assert file_digests() == digests_before
 
 

@@ -27,8 +27,12 @@ def test_optimize_compiles_saves_and_prints_scores(tmp_path, capsys):
     args = ["optimize", "--simulator", "state-steered", "--conversations", str(EXAMPLES), "--optimizer", "gepa",
             "--trials", "2", "--out", str(out), "--train", "4", "--val", "2", "--seed", "1",
             "--simulator-model", SCRIPTED, "--tracker-model", SCRIPTED, "--reflection-model", SCRIPTED]
-    assert main(args) == 0
+    assert main(args) == 2  # the examples are conversations on an evaluation goal
+    assert "training goal 'retail-test-0' is an evaluation goal" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*args, "--allow-eval-overlap"]) == 0
     captured = capsys.readouterr()
+    assert "ugst optimize: WARNING: 1 training goals are evaluation goals" in captured.err
     rows = [line.split() for line in captured.out.splitlines()]
     assert rows[0] == ["Set", "N", "Before", "After"]
     assert rows[1][:2] == ["train", "4"] and rows[1][3] == "1.000" and float(rows[1][2]) < 1
@@ -43,11 +47,12 @@ def test_optimize_compiles_saves_and_prints_scores(tmp_path, capsys):
     assert entry["optimization"]["reward"]["mode"] == "progress"
     assert entry["optimization"]["reward"]["tracker_mode"] == "batched"  # rewards: the steering tracker
     assert entry["optimization"]["scores"]["after"]["val"]["mean"] == 1.0
+    assert entry["optimization"]["eval_overlap"] == 1
 
 
 def test_the_default_output_runs_with_simulate(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["optimize", "-c", str(EXAMPLES), "--max-demos", "1", "--model", SCRIPTED]) == 0
+    assert main(["optimize", "-c", str(EXAMPLES), "--max-demos", "1", "--model", SCRIPTED, "--allow-eval-overlap"]) == 0
     out = tmp_path / "programs" / "compiled" / "state-steered-bootstrap.json"
     assert len(load_program(out).respond.demos) == 1
     capsys.readouterr()
@@ -61,7 +66,7 @@ def test_the_default_output_runs_with_simulate(tmp_path, monkeypatch, capsys):
 def test_the_reasoning_simulator_compiles_too(tmp_path, capsys):
     out = tmp_path / "reasoning.json"
     assert main(["optimize", "-c", str(EXAMPLES), "-s", "reasoning", "-o", str(out), "--model", SCRIPTED,
-                 "--mode", "per_component"]) == 0  # --mode: the tracker of the rewards
+                 "--mode", "per_component", "--allow-eval-overlap"]) == 0  # --mode: the tracker of the rewards
     program = load_program(out)
     assert json.loads(out.read_text())["ugst"]["optimization"]["reward"]["tracker_mode"] == "per_component"
     assert program.name == "reasoning" and program.respond.demos
@@ -81,6 +86,6 @@ def test_bad_input_is_refused_with_one_line(tmp_path, capsys):
         (["-c", str(EXAMPLES), "--simulator", "nope"], "unknown simulator 'nope'"),
     ]
     for extra, reason in cases:
-        assert main(["optimize", *extra, "--model", SCRIPTED]) == 2
-        err = capsys.readouterr().err
+        assert main(["optimize", *extra, "--model", SCRIPTED, "--allow-eval-overlap"]) == 2
+        err = "".join(line for line in capsys.readouterr().err.splitlines(True) if ": WARNING: " not in line)
         assert err.startswith("ugst: error: ") and reason in err and err.count("\n") == 1

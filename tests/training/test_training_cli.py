@@ -104,6 +104,8 @@ def test_sft_from_teacher_runs_with_lora_then_export(tmp_path, capsys, tiny_mode
     assert "ugst sft: step 1/1" in err
     record = json.loads(runs.read_text().splitlines()[0])
     assert record["meta"]["program"] == "reasoning-teacher" and all("reasoning" in t for t in record["turns"])
+    assert record["goal_id"] == "retail-train-0"  # teacher runs default to the training goals
+    assert json.loads((sft_out / "ugst_training.json").read_text())["eval_overlap"] == 0
     assert (sft_out / "adapter_config.json").is_file() and (sft_out / "ugst_program.json").is_file()
     assert main(["sft", str(runs), "--out", str(tmp_path / "dry"), "--base-model", str(tiny_model_dir), "--dry-run"]) == 0
     assert not (tmp_path / "dry").exists()

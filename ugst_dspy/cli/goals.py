@@ -28,6 +28,7 @@ def multiwoz(
     out: Annotated[Path, typer.Option("--out", "-o", help="Goal file to write (JSON Lines, replaced).")],
     n: Annotated[int, typer.Option("--n", "-n", min=1, help="Number of goals.")] = 150,
     seed: Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same goals.")] = 0,
+    split: Annotated[str, typer.Option("--split", help="eval (ids mwc-SEED-N) or train (mwc-train-SEED-N): separate random streams, so training goals are never evaluation goals.")] = "eval",
     gold: Annotated[
         Optional[Path], typer.Option("--gold", help="Gold decomposition file (default: OUT with .gold.jsonl).")
     ] = None,
@@ -64,9 +65,9 @@ def multiwoz(
             with dspy.context(adapter=adapter):
                 return phraser.phrase(text)
 
-    goals = generate_multiwoz_goals(n, seed, data_dir=data_dir, phrase=phrase)
+    goals = generate_multiwoz_goals(n, seed, data_dir=data_dir, phrase=phrase, split=split)
     write_generated_goals(goals, out, gold)
     impossible = sum(1 for g in goals if g.impossible)
     conditional = sum(1 for g in goals if g.conditional)
-    typer.echo(f"{out}: {len(goals)} goals ({impossible} with an impossible objective, {conditional} with a "
+    typer.echo(f"{out}: {len(goals)} {split} goals ({impossible} with an impossible objective, {conditional} with a "
                f"conditional one); gold decompositions in {gold}", err=True)

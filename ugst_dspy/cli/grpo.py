@@ -7,7 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from ugst_dspy.cli.options import ConfigFile, RewardMode, Seed, TrackerModel, resolve_config
+from ugst_dspy.cli.options import (
+    AllowEvalOverlap,
+    ConfigFile,
+    EvalGoals,
+    RewardMode,
+    Seed,
+    TrackerModel,
+    resolve_config,
+)
 from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
 from ugst_dspy.errors import UgstError
 
@@ -42,6 +50,8 @@ def grpo(
     config: ConfigFile = None,
     tracker_model: TrackerModel = None,
     seed: Seed = None,
+    allow_eval_overlap: AllowEvalOverlap = False,
+    eval_goals: EvalGoals = None,
 ) -> None:
     """Train a student simulator with GRPO: for every conversation prefix ending where the user must reply,
     sample --rollouts completions, score each reply with the UGST tracker (one reward per category, weighted
@@ -55,6 +65,10 @@ def grpo(
         if not path.is_file():
             raise UgstError(f"{path}: no such conversation file")
     check_vllm(use_vllm, vllm_server_url)  # before any model loads
+    from ugst_dspy.envs.holdout import check_training_goals, goals_of_conversations
+
+    overlap = check_training_goals(goals_of_conversations(data), "ugst grpo", allow=allow_eval_overlap,
+                                   eval_goals=eval_goals or ())
     if reward_mode not in ("progress", "success"):
         raise UgstError(f"unknown --reward-mode {reward_mode!r} (use progress or success)")
     if on_malformed not in ("zero", "score_text"):
@@ -101,7 +115,7 @@ def grpo(
             log_completions=log_completions, seed=settings.seed, resume=resume,
         )
         result = train_grpo(dataset, rewards, options, student, sources=[str(p) for p in data],
-                            model=(policy, tokenizer))
+                            model=(policy, tokenizer), eval_overlap=len(overlap))
     typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
                f"peak memory {result.peak_rss_mb:.0f} MB, {rewards.tracker_calls} tracker calls); "
                f"export with: ugst export {out} --out DIR", err=True)

@@ -11,7 +11,17 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ugst_dspy.cli.options import AllModels, ConfigFile, RewardMode, Seed, SimulatorModel, TrackerModel, resolve_config
+from ugst_dspy.cli.options import (
+    AllModels,
+    AllowEvalOverlap,
+    ConfigFile,
+    EvalGoals,
+    RewardMode,
+    Seed,
+    SimulatorModel,
+    TrackerModel,
+    resolve_config,
+)
 from ugst_dspy.cli.progress import ProgressReporter
 from ugst_dspy.errors import UgstError
 
@@ -37,6 +47,8 @@ def optimize(
     tracker_model: TrackerModel = None,
     reflection_model: Annotated[Optional[str], typer.Option("--reflection-model", help="Model spec of the instruction proposer (MIPROv2) and reflection LM (GEPA); default: the rater's model.")] = None,
     seed: Seed = None,
+    allow_eval_overlap: AllowEvalOverlap = False,
+    eval_goals: EvalGoals = None,
 ) -> None:
     """Compile a simulator program on conversation prefixes, each scored by the UGST reward of the user
     message the program writes; print train/val scores before and after, and save the program (run it
@@ -54,10 +66,15 @@ def optimize(
     out = out or COMPILED_DIR / f"{simulator}-{options.optimizer}.json"
     if out.suffix != ".json":
         raise UgstError(f"{out}: a program file ends with .json")
-    run_optimize(conversations, simulator, out, options, settings)
+    from ugst_dspy.envs.holdout import check_training_goals, goals_of_conversations
+
+    overlap = check_training_goals(goals_of_conversations([conversations]), "ugst optimize",
+                                   allow=allow_eval_overlap, eval_goals=eval_goals or ())
+    run_optimize(conversations, simulator, out, options, settings, eval_overlap=len(overlap))
 
 
-def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, settings: Any) -> None:
+def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, settings: Any,
+                 eval_overlap: int = 0) -> None:
     """The command's work once its flags are checked (kept apart so the flags stay readable)."""
     from ugst_dspy.engines.spec import ModelPool, configure_adapter
     from ugst_dspy.modules.tracker import GoalStateTracker
@@ -110,6 +127,7 @@ def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, s
         "optimizer": options.to_json(),
         "reward": {**reward.to_json(), "tracker_mode": tracker.mode},
         "conversations": str(conversations),
+        "eval_overlap": eval_overlap,
         "examples": {"train": len(split.train), "val": len(split.val), "skipped_untracked": data.skipped_untracked},
         "models": {role: settings.role(role).model for role in ("simulator", "tracker", "rater")},
         "scores": {"before": {k: v.to_json() for k, v in before.items()},

@@ -10,8 +10,10 @@ import typer
 from ugst_dspy.cli.options import (
     AgentModel,
     AllModels,
+    AllowEvalOverlap,
     ConfigFile,
     DecomposerModel,
+    EvalGoals,
     Limit,
     Mode,
     Seed,
@@ -32,7 +34,7 @@ def sft(
     base_model: Annotated[str, typer.Option("--base-model", help=BASE_HELP)] = TRAIN_BASE_MODEL,
     teacher_runs: Annotated[Optional[Path], typer.Option("--teacher-runs", help="First run the state-steered reasoning teacher into this conversation file (resumable; --env, --goals, --limit and the role models apply), then train on it too.")] = None,
     env: Annotated[str, typer.Option("--env", "-e", help="Environment of the teacher runs.")] = "tau-retail",
-    goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals of the teacher runs (default: the env's test goals).")] = None,
+    goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals of the teacher runs (default: the env's train goals; never its evaluation goals).")] = None,
     turns: Annotated[Optional[int], typer.Option("--turns", "-t", min=1, help="Most turns of a teacher conversation (default 10).")] = None,
     agent: Annotated[str, typer.Option("--agent", help="Agent of the teacher runs: dspy, endpoint:MODEL@URL or human.")] = "dspy",
     data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default $UGST_DATA_DIR, else the copy installed with the package).")] = None,
@@ -59,6 +61,8 @@ def sft(
     simulator_model: SimulatorModel = None,
     agent_model: AgentModel = None,
     seed: Seed = None,
+    allow_eval_overlap: AllowEvalOverlap = False,
+    eval_goals: EvalGoals = None,
 ) -> None:
     """Fine-tune a student simulator on reasoning-annotated turns (paper stage 2): the prompt holds the goal,
     the conversation as the user saw it and the turn budget (no goal state); the completion is the teacher's
@@ -83,6 +87,15 @@ def sft(
     from ugst_dspy.optimizers.sft_data import build_sft_dataset, generate_teacher_conversations
     from ugst_dspy.optimizers.training import load_student_program, resolve_model_dir
 
+    from ugst_dspy.envs.holdout import check_training_goals, goals_of_conversations, goals_of_file
+    from ugst_dspy.envs.registry import training_goals_path
+
+    training = goals_of_conversations(files)
+    if teacher_runs is not None:
+        goals = goals if goals is not None else training_goals_path(env, data_dir)
+        training += goals_of_file(goals, limit)
+    overlap = check_training_goals(training, "ugst sft", allow=allow_eval_overlap, data_dir=data_dir,
+                                   eval_goals=eval_goals or ())
     base_dir = resolve_model_dir(base_model)  # a bad spec fails before any teacher run
     student = load_student_program(program, base_dir)
     if teacher_runs is not None:
@@ -110,6 +123,6 @@ def sft(
             batch_size=batch_size, grad_accum=grad_accum, learning_rate=lr, epochs=epochs, max_steps=max_steps,
             max_length=max_length, save_steps=save_steps, seed=seed or 0, resume=resume,
         )
-        result = train_sft(dataset, options, student, sources=[str(f) for f in files])
+        result = train_sft(dataset, options, student, sources=[str(f) for f in files], eval_overlap=len(overlap))
     typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
                f"peak memory {result.peak_rss_mb:.0f} MB); export with: ugst export {out} --out DIR", err=True)

@@ -40,7 +40,8 @@ def packed_program(spec: str | None) -> Path | None:
 
 def simulate(
     env: Annotated[str, typer.Option("--env", "-e", help=f"Environment: {', '.join(ENV_NAMES)}.")] = "tau-retail",
-    goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals file (default: the env's test goals).")] = None,
+    goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals file (default: the env's --split goals).")] = None,
+    split: Annotated[str, typer.Option("--split", help="Without --goals: test (the env's evaluation goals) or train (its training goals, e.g. for teacher runs to optimise or train on).")] = "test",
     simulator: Annotated[str, typer.Option("--simulator", "-s", help="prompt, goal-reminder, state-steered or reasoning.")] = "state-steered",
     program: Annotated[Optional[Path], typer.Option("--program", help="A saved (compiled) simulator program (JSON); default: the ugst_program.json of an exported --simulator-model folder, else --simulator.")] = None,
     agent: Annotated[str, typer.Option("--agent", help="dspy (tool-calling agent), endpoint:MODEL@URL or human.")] = "dspy",
@@ -66,9 +67,13 @@ def simulate(
 ) -> None:
     """Simulate conversations and print the per-category table. Resumable: goals already in OUT are skipped,
     goals that failed (OUT.failed) are retried. Exit code 1 when a conversation failed, 2 on bad input."""
+    if split not in ("test", "train"):
+        from ugst_dspy.errors import UgstError
+
+        raise UgstError(f"unknown --split {split!r} (use test or train)")
     from ugst_dspy.engines.spec import ModelPool
     from ugst_dspy.envs.goal_checks import check_goals
-    from ugst_dspy.envs.registry import default_goals_path, environment_class
+    from ugst_dspy.envs.registry import default_goals_path, environment_class, training_goals_path
     from ugst_dspy.files.conversations import ConversationWriter, load_conversations
     from ugst_dspy.files.failures import failures_path
     from ugst_dspy.files.goals import read_goals
@@ -97,7 +102,7 @@ def simulate(
     user = load_program(program) if program else make_simulator(simulator, settings.max_turns)
     if countdown is not None:
         user.countdown = countdown
-    goal_file = goals or default_goals_path(env, data_dir)
+    goal_file = goals or (training_goals_path if split == "train" else default_goals_path)(env, data_dir)
     items = read_goals(goal_file, limit=limit)
     check_goals(env, items, goal_file, data_dir)  # goals of another environment: one line, before any run
     out = out or Path("runs") / f"{env}-{getattr(user, 'name', simulator)}.jsonl"

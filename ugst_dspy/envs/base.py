@@ -39,6 +39,15 @@ class ToolEnvironment:
         when it may be (see :mod:`ugst_dspy.envs.goal_checks`). The base accepts every goal."""
         return None
 
+    @classmethod
+    def training_goals_path(cls, data_dir: str | Path | None = None) -> Path:
+        """The goal file teacher runs use by default: never an evaluation file. The base has none (a
+        one-line error saying what to pass instead)."""
+        from ugst_dspy.errors import UgstError
+
+        raise UgstError(f"{cls.name or cls.__name__} has no training goals: give --goals FILE (not its evaluation "
+                        "goals; generated MultiWOZ training goals: ugst goals multiwoz --split train)")
+
     def __init__(self, db: dict[str, Any], policy: str, schemas: list[dict[str, Any]]) -> None:
         self.db = copy.deepcopy(db)
         self.policy = policy

@@ -1,14 +1,17 @@
 """MultiWOZ Challenge goals (the paper's Appendix B): user goals sampled from the MultiWOZ databases, with
 their gold decomposition known by construction.
 
-A goal has a generated user profile (a name, a reason for the trip, perhaps a home town and a phone number),
-one or two behaviour policies, and one to three task objectives, each in its own domain. An objective is
+A goal has a generated user profile (a name, a reason for the trip, perhaps a home town, a persona fact, an
+emotional state and a phone number, drawn from pools of about 50 each), one or two behaviour policies (from
+about 50), and one to three task objectives, each in its own domain. An objective is
 sampled from a database entity: some of the entity's attributes become requirements ("The restaurant should
 serve italian food."), others soft preferences ("You would prefer a restaurant in the centre."), plus
 what to book and what to ask for. Some objectives are *impossible* (constraint values that match no entity:
-the user can only be told so, and the right outcome is ATTEMPTED) and some *conditional* ("If there is no
-such restaurant in the east, look for one in the west instead.", where the first choice really matches
-nothing and the fallback matches the target entity).
+the user can only be told so, and the right outcome is ATTEMPTED) and some *conditional*, as in the paper's
+Appendix B: a condition on the place the user finds ("If the restaurant you find is in the east, change
+your mind and look for one serving thai food instead."), which the database decides: either every place
+that meets the first choice meets the condition (the user must change their mind and ends with the
+target) or none does (the user keeps the first choice, the target).
 
 Every sub-component is one sentence from our templates, and the instruction is those sentences joined, so
 the gold goal state's texts occur verbatim in the instruction. ``phrase`` (optional, e.g. an LM call)
@@ -16,7 +19,9 @@ rewrites one sentence at a time; the gold state takes the rewritten sentence, so
 rewrite that drops a key value (a name, a time, an area) or repeats another sentence is not used.
 
 Generation is deterministic: goal ``i`` of seed ``s`` depends on ``(s, i)`` only, so the first goals of a
-larger set are the goals of a smaller one.
+larger set are the goals of a smaller one. There are two *splits*, drawn from separate random streams: the
+evaluation split (ids ``mwc-SEED-NNNN``) and the training split (``mwc-train-SEED-NNNN``), so a training set
+of any seed and size never holds an evaluation goal (see :mod:`ugst_dspy.envs.holdout`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from ugst_dspy.state import GoalState
 
 Phrase = Callable[[str], str]
 SOURCE = "multiwoz-challenge"
+SPLITS = ("eval", "train")
 
 # -- what goals are made of (all written for this package) --------------------------------------
 
@@ -59,7 +65,48 @@ TRIP_REASONS = (
     "You are attending a friend's graduation in Cambridge.",
     "You are a tourist seeing Cambridge for the first time.",
     "You have just moved to Cambridge and are getting to know the city.",
+    "You are in Cambridge for a family wedding.",
+    "You are visiting Cambridge to look at universities for your son.",
+    "You are coming to Cambridge for a medical appointment.",
+    "You are in Cambridge for a rowing competition.",
+    "You are spending a day off exploring Cambridge.",
+    "You are in Cambridge for a week-long training course.",
+    "You are visiting an old school friend who lives in Cambridge.",
+    "You are planning a surprise birthday trip for your partner.",
+    "You are in Cambridge to give a talk at the university.",
+    "You are passing through Cambridge on a longer trip around England.",
 )
+PERSONA_FACTS = (
+    "You are a retired history teacher.", "You are a nurse who works night shifts.", "You are a software developer.",
+    "You are a university student.", "You are a freelance photographer.", "You are a primary school teacher.",
+    "You run a small bakery.", "You are an architect.", "You are a journalist.", "You are a musician in an orchestra.",
+    "You are a doctor.", "You work in a bank.", "You are a graduate student in biology.", "You are a chef.",
+    "You are an accountant.", "You are a yoga instructor.", "You are a civil engineer.", "You are a librarian.",
+    "You are a lawyer.", "You are a retired police officer.", "You are a gardener.", "You are a pharmacist.",
+    "You are a keen cyclist.", "You love old churches and museums.", "You are a big fan of theatre.",
+    "You collect antique books.", "You enjoy long walks.", "You are learning to paint.", "You are a food blogger.",
+    "You are an amateur astronomer.", "You sing in a choir.", "You play chess at a club.", "You are a birdwatcher.",
+    "You have never been to England before.", "You grew up near Cambridge.", "You do not drive.",
+    "You use a wheelchair.", "You are hard of hearing and prefer written details.", "You are a light sleeper.",
+    "You are not used to booking things online.", "You speak English as a second language.",
+    "You travel a lot for work.", "You recently retired.", "You like to plan everything ahead.",
+    "You are a regular visitor to Cambridge.", "You are a night owl.", "You are an early riser.",
+    "You have a bad knee and avoid long walks.", "You are a keen swimmer.", "You are allergic to cats.",
+)
+EMOTIONAL_STATES = (
+    "You are excited about your trip.", "You are a little stressed because your plans changed at the last minute.",
+    "You are tired after a long journey.", "You are in a cheerful mood.", "You are anxious about getting lost.",
+    "You are frustrated because an earlier booking fell through.", "You are relaxed and in no rush.",
+    "You are nervous about tomorrow.", "You are curious about everything in town.",
+    "You are impatient today.", "You are grateful for any help you get.", "You are a bit overwhelmed by the choices.",
+    "You are happy to be on holiday.", "You are feeling adventurous.",
+    "You are annoyed because your train was delayed.", "You are in high spirits after good news.",
+    "You are a bit sad because your trip is almost over.", "You are calm and methodical.",
+    "You are distracted and may need things repeated.", "You are homesick.",
+)
+P_TOWN = 0.4
+P_PERSONA = 0.6
+P_EMOTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,18 +119,56 @@ class PolicyOption:
 
 
 POLICIES: tuple[PolicyOption, ...] = (
-    PolicyOption("You only give your phone number if the assistant asks for it.", needs="phone"),
-    PolicyOption("You only give your name if the assistant asks for it."),
+    PolicyOption("You only give your phone number if the assistant asks for it.", needs="phone", group="phone"),
+    PolicyOption("You read out your phone number digit by digit when you give it.", needs="phone", group="phone"),
+    PolicyOption("You only give your name if the assistant asks for it.", group="name"),
+    PolicyOption("You introduce yourself by name in your first message.", group="name"),
     PolicyOption("You are in a hurry and want short answers.", group="pace"),
     PolicyOption("You take your time and like to hear a few options before you choose.", group="pace"),
+    PolicyOption("You want to hear at least two options before you decide.", group="pace"),
     PolicyOption("You ask for one thing at a time.", group="order"),
     PolicyOption("You give all your requirements for a place in one message.", group="order"),
+    PolicyOption("You start with the most important thing on your list.", group="order"),
     PolicyOption("You always ask the assistant to confirm the details before a booking is made.", needs="booking"),
+    PolicyOption("You repeat the booking details back to the assistant to check them.", needs="booking"),
+    PolicyOption("You ask for the reference number again if the assistant does not give it.", needs="booking"),
     PolicyOption("You do not accept a suggestion that breaks one of your requirements."),
+    PolicyOption("You ask why when the assistant says something is not available."),
+    PolicyOption("You politely insist when the assistant does not answer your question."),
     PolicyOption("You end the conversation as soon as you have everything you need.", group="end"),
     PolicyOption("You thank the assistant and say goodbye before you end the conversation.", group="end"),
+    PolicyOption("You sum up what was arranged before you say goodbye.", group="end"),
     PolicyOption("You write informally, in short sentences.", group="style"),
     PolicyOption("You write formally and politely.", group="style"),
+    PolicyOption("You write in a friendly, chatty way.", group="style"),
+    PolicyOption("You write tersely, without greetings.", group="style"),
+    PolicyOption("You use British spelling and expressions.", group="dialect"),
+    PolicyOption("You never use emojis or exclamation marks.", group="dialect"),
+    PolicyOption("You do not share personal details the assistant does not need.", group="privacy"),
+    PolicyOption("You mention why you are in Cambridge when it helps the assistant.", group="privacy"),
+    PolicyOption("You ask the assistant to spell out names and addresses.", group="detail"),
+    PolicyOption("You ask for exact times rather than rough ones.", group="detail"),
+    PolicyOption("You ask for prices before you agree to anything.", group="money"),
+    PolicyOption("You choose the cheaper option when two are otherwise equal.", group="money"),
+    PolicyOption("You do not mind paying more for quality.", group="money"),
+    PolicyOption("You correct the assistant straight away when it gets a detail wrong."),
+    PolicyOption("You never make up a detail that you were not given."),
+    PolicyOption("You say so plainly when you do not know something the assistant asks.", group="unknown"),
+    PolicyOption("You ask the assistant to suggest something when you do not know a detail.", group="unknown"),
+    PolicyOption("You stay on topic and do not make small talk.", group="talk"),
+    PolicyOption("You like to make a little small talk with the assistant.", group="talk"),
+    PolicyOption("You ask the assistant to wait while you check something, then carry on.", group="talk"),
+    PolicyOption("You keep each message to one or two sentences.", group="length"),
+    PolicyOption("You explain your needs in some detail.", group="length"),
+    PolicyOption("You ask follow-up questions about what the assistant suggests.", group="curiosity"),
+    PolicyOption("You accept the first suitable option the assistant offers.", group="curiosity"),
+    PolicyOption("You confirm each part of your plan before moving to the next.", group="flow"),
+    PolicyOption("You change the subject back to your plan if the assistant drifts.", group="flow"),
+    PolicyOption("You are patient when the assistant makes mistakes.", group="temper"),
+    PolicyOption("You show mild irritation when the assistant repeats a question.", group="temper"),
+    PolicyOption("You mention your deadline when timing matters.", group="time"),
+    PolicyOption("You prefer earlier times when you have a choice.", group="time"),
+    PolicyOption("You prefer later times when you have a choice.", group="time"),
 )
 
 DOMAIN_WEIGHTS: dict[str, int] = {"restaurant": 30, "hotel": 25, "attraction": 25, "train": 30, "taxi": 12,
@@ -105,13 +190,16 @@ ATTRACTION_TYPES = {
 @dataclass(frozen=True)
 class PlaceDomain:
     """Templates of a domain of places (restaurant, hotel, attraction). ``{v}`` is the value, ``{w}`` its
-    words (price and attraction type), ``{p}``/``{f}`` the first-choice and fallback words."""
+    words (price and attraction type). A conditional objective reads "If the WORD you find CONDITION, change
+    your mind and look for CHANGE instead.": ``condition`` phrases an attribute of the found place, ``change``
+    the new value ``{f}`` (or its words ``{fw}``) of one requirement."""
 
     word: str
     objectives: tuple[str, ...]
     require: dict[str, str]
     prefer: dict[str, str]
-    fallback: dict[str, str]
+    condition: dict[str, str]
+    change: dict[str, str]
     by_name: str
     requests: dict[str, str]
     name_requests: dict[str, str]
@@ -130,10 +218,8 @@ PLACES: dict[str, PlaceDomain] = {
         prefer={"area": "You would prefer a restaurant in the {v}.",
                 "food": "You would prefer a restaurant that serves {v} food.",
                 "pricerange": "You would prefer a restaurant that is {w}."},
-        fallback={"area": "If there is no such restaurant in the {p}, look for one in the {f} instead.",
-                  "food": "If there is no such restaurant serving {p} food, look for one serving {f} food instead.",
-                  "pricerange": "If there is no such restaurant in the {p} price range, look for one in the {f} "
-                                "price range instead."},
+        condition={"area": "is in the {v}", "food": "serves {v} food", "pricerange": "is {w}"},
+        change={"area": "one in the {f}", "food": "one serving {f} food", "pricerange": "one in the {f} price range"},
         by_name="The restaurant you want is called {v}.",
         requests={"phone": "phone number", "postcode": "postcode", "address": "address"},
         name_requests={"area": "area", "food": "food type", "pricerange": "price range"},
@@ -154,11 +240,9 @@ PLACES: dict[str, PlaceDomain] = {
                 "stars": "You would prefer a place with {v} stars.", "type": "You would prefer to stay in a {v}.",
                 "parking": "You would prefer a place with free parking.",
                 "internet": "You would prefer a place with free wifi."},
-        fallback={"area": "If there is no such hotel in the {p}, look for one in the {f} instead.",
-                  "pricerange": "If there is no such hotel in the {p} price range, look for one in the {f} "
-                                "price range instead.",
-                  "stars": "If there is no such hotel with {p} stars, look for one with {f} stars instead.",
-                  "type": "If there is no such {p}, look for a {f} instead."},
+        condition={"area": "is in the {v}", "pricerange": "is {w}", "stars": "has {v} stars", "type": "is a {v}"},
+        change={"area": "one in the {f}", "pricerange": "one in the {f} price range", "stars": "one with {f} stars",
+                "type": "a {f}"},
         by_name="The hotel you want is called {v}.",
         requests={"phone": "phone number", "postcode": "postcode", "address": "address"},
         name_requests={"area": "area", "pricerange": "price range", "stars": "star rating", "type": "hotel type"},
@@ -174,8 +258,8 @@ PLACES: dict[str, PlaceDomain] = {
         require={"area": "The attraction should be in the {v}.", "type": "The attraction should be {w}."},
         prefer={"area": "You would prefer an attraction in the {v}.", "type": "You would prefer to visit {w}.",
                 "entrance fee": "You would prefer somewhere that is free to enter."},
-        fallback={"area": "If there is no such attraction in the {p}, look for one in the {f} instead.",
-                  "type": "If there is no such attraction that is {p}, look for {f} instead."},
+        condition={"area": "is in the {v}", "type": "is {w}"},
+        change={"area": "one in the {f}", "type": "{fw}"},
         by_name="The attraction you want is called {v}.",
         requests={"phone": "phone number", "postcode": "postcode", "address": "address",
                   "entrance fee": "entrance fee"},
@@ -203,6 +287,7 @@ class GeneratedGoal:
     objectives: tuple[dict[str, Any], ...]
     user: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    split: str = "eval"
 
     @property
     def impossible(self) -> list[int]:
@@ -211,7 +296,7 @@ class GeneratedGoal:
 
     @property
     def conditional(self) -> list[int]:
-        """Indices of the objectives whose first choice matches nothing and whose fallback does."""
+        """Indices of the objectives with a condition on the place found (``objectives[i]["conditional"]``)."""
         return [i for i, o in enumerate(self.objectives) if o["conditional"] is not None]
 
     def to_goal_json(self) -> dict[str, Any]:
@@ -222,6 +307,7 @@ class GeneratedGoal:
             "domains": list(self.domains),
             "source": SOURCE,
             "seed": self.seed,
+            "split": self.split,
             "user": dict(self.user),
             "objectives": [dict(o) for o in self.objectives],
             "impossible_objectives": self.impossible,
@@ -351,10 +437,7 @@ def _place_objective(rng: random.Random, db: Mapping[str, Any], domain: str, mod
             sentences.append(_Sentence("requirement", spec.require[slot].format(v=value, w=_words(domain, slot, value)),
                                        keep))
         if conditional:
-            slot, first, second = conditional["slot"], conditional["primary"], conditional["fallback"]
-            text = spec.fallback[slot].format(p=_words(domain, slot, first), f=_words(domain, slot, second))
-            keep = () if slot == "type" else (first, second)
-            sentences.append(_Sentence("requirement", text, keep))
+            sentences.append(_condition_sentence(domain, conditional))
         softer = [s for s in spec.prefer if s not in constraints and _preferable(domain, s, target)]
         for slot in _pick(rng, softer, rng.choice((0, 0, 1, 1, 2))):
             value = str(target[slot])
@@ -387,17 +470,53 @@ def _preferable(domain: str, slot: str, entity: Mapping[str, Any]) -> bool:
 
 
 def _conditional(rng: random.Random, db: Mapping[str, Any], domain: str, constraints: Mapping[str, str],
-                 target: Mapping[str, Any]) -> dict[str, str] | None:
-    """A slot whose first-choice value matches nothing with the other constraints; the target's is the fallback."""
-    slots = [s for s in constraints if s in PLACES[domain].fallback]
+                 target: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A condition on the place the user finds first, which the database decides (the paper's Appendix B):
+
+    - it *fires* (``fires: True``): every place matching the first-choice requirements (one requirement
+      ``slot`` at ``primary``) has the condition's value, so the user must change their mind to ``fallback``,
+      the target's value, and end with the target;
+    - it *holds* (``fires: False``): no place matching the requirements (the target's, ``primary``) has the
+      condition's value, so the user keeps them and ends with the target; ``fallback`` is never needed.
+
+    ``None`` when no such condition exists for these requirements (the caller makes a plain objective)."""
+    spec = PLACES[domain]
+    slots = [slot for slot in constraints if slot in spec.change]
     rng.shuffle(slots)
+    attributes = [attr for attr in spec.condition if attr not in constraints]
+    fires = rng.random() < 0.6
     for slot in slots:
-        options = [v for v in _vocabulary(db, domain, slot) if v != str(target[slot])]
-        rng.shuffle(options)
-        for value in options:
-            if not find_entities(db, domain, {**constraints, slot: value}):
-                return {"slot": slot, "primary": value, "fallback": str(target[slot])}
+        others = [v for v in _vocabulary(db, domain, slot) if v != str(target[slot])]
+        rng.shuffle(others)
+        for other in others:
+            first_choice = {**constraints, slot: other} if fires else dict(constraints)
+            found = find_entities(db, domain, first_choice)
+            if not found:
+                continue
+            for attr in rng.sample(attributes, len(attributes)):
+                values = {str(entity.get(attr)) for entity in found}
+                sayable = [v for v in _vocabulary(db, domain, attr) if v != spec.word]  # never "is a hotel"
+                if fires and len(values) == 1 and next(iter(values)) in sayable:
+                    return {"slot": slot, "primary": other, "fallback": str(target[slot]), "fires": True,
+                            "condition": {"slot": attr, "value": values.pop()}}
+                absent = [v for v in sayable if v not in values]
+                if not fires and absent:
+                    return {"slot": slot, "primary": str(target[slot]), "fallback": other, "fires": False,
+                            "condition": {"slot": attr, "value": rng.choice(absent)}}
     return None
+
+
+def _condition_sentence(domain: str, conditional: Mapping[str, Any]) -> _Sentence:
+    """The condition's sentence: "If the restaurant you find is in the east, change your mind and look for one
+    serving thai food instead." """
+    spec = PLACES[domain]
+    attr, value = conditional["condition"]["slot"], conditional["condition"]["value"]
+    slot, new = conditional["slot"], conditional["fallback"]
+    condition = spec.condition[attr].format(v=value, w=_words(domain, attr, value))
+    change = spec.change[slot].format(f=new, fw=_words(domain, slot, new))
+    keep = tuple(v for a, v in ((attr, value), (slot, new)) if a not in ("type", "pricerange"))
+    return _Sentence("requirement", f"If the {spec.word} you find {condition}, change your mind and look for "
+                                    f"{change} instead.", keep)
 
 
 def _impossible_place(rng: random.Random, db: Mapping[str, Any], domain: str, opening: _Sentence) -> _Objective | None:
@@ -619,10 +738,14 @@ def _profile(rng: random.Random, needs_phone: bool) -> tuple[list[_Sentence], di
     name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     user: dict[str, Any] = {"name": name, "town": None, "phone": None}
     sentences = [_Sentence("profile", f"Your name is {name}.", (name,))]
-    if rng.random() < 0.4:
+    if rng.random() < P_TOWN:
         user["town"] = rng.choice(HOME_TOWNS)
         sentences.append(_Sentence("profile", f"You live in {user['town']}.", (user["town"],)))
     sentences.append(_Sentence("profile", rng.choice(TRIP_REASONS)))
+    if rng.random() < P_PERSONA:
+        sentences.append(_Sentence("profile", rng.choice(PERSONA_FACTS)))
+    if rng.random() < P_EMOTION:
+        sentences.append(_Sentence("profile", rng.choice(EMOTIONAL_STATES)))
     if needs_phone or rng.random() < 0.25:
         user["phone"] = "07" + "".join(str(rng.randint(0, 9)) for _ in range(9))
         sentences.append(_Sentence("profile", f"Your phone number is {user['phone']}.", (user["phone"],)))
@@ -656,9 +779,18 @@ def _phrased(sentences: Iterable[_Sentence], phrase: Phrase | None) -> dict[int,
     return out
 
 
-def generate_goal(index: int, seed: int, db: Mapping[str, Any], phrase: Phrase | None = None) -> GeneratedGoal:
-    """Goal ``index`` of seed ``seed`` (depends on nothing else, so goal sets of one seed share prefixes)."""
-    rng = random.Random(f"{SOURCE}:{seed}:{index}")
+def _split_checked(split: str) -> str:
+    if split not in SPLITS:
+        raise UgstError(f"unknown MultiWOZ goal split {split!r} (use {' or '.join(SPLITS)})")
+    return split
+
+
+def generate_goal(index: int, seed: int, db: Mapping[str, Any], phrase: Phrase | None = None,
+                  split: str = "eval") -> GeneratedGoal:
+    """Goal ``index`` of seed ``seed`` in ``split`` (depends on nothing else, so goal sets of one seed and
+    split share prefixes)."""
+    stream = f"{SOURCE}:{seed}:{index}" if _split_checked(split) == "eval" else f"{SOURCE}:{split}:{seed}:{index}"
+    rng = random.Random(stream)
     objectives = _objectives(rng, db)
     has_booking = any(o.meta["booking"] for o in objectives)
     policies = _policies(rng, has_booking)
@@ -679,27 +811,30 @@ def generate_goal(index: int, seed: int, db: Mapping[str, Any], phrase: Phrase |
     )
     metas = tuple({**o.meta, "text": texts[id(o.sentences[0])]} for o in objectives)
     return GeneratedGoal(
-        id=f"mwc-{seed}-{index:04d}",
+        id=f"mwc-{seed}-{index:04d}" if split == "eval" else f"mwc-{split}-{seed}-{index:04d}",
         instruction=instruction,
         state=state,
         domains=tuple(dict.fromkeys(o.domain for o in objectives)),
         objectives=metas,
         user=user,
         seed=seed,
+        split=split,
     )
 
 
 def generate_multiwoz_goals(n: int, seed: int, data_dir: str | Path | None = None,
-                            phrase: Phrase | None = None) -> list[GeneratedGoal]:
-    """``n`` MultiWOZ Challenge goals for ``seed``, deterministic, each with its gold goal state.
+                            phrase: Phrase | None = None, split: str = "eval") -> list[GeneratedGoal]:
+    """``n`` MultiWOZ Challenge goals for ``seed`` and ``split`` (``eval`` or ``train``), deterministic, each
+    with its gold goal state.
 
     ``data_dir`` is where the MultiWOZ databases are (see :func:`ugst_dspy.envs.multiwoz.multiwoz_db_dir`);
     ``phrase`` optionally rewrites each template sentence (no LM is called without it).
     """
     if n < 0:
         raise UgstError(f"the number of goals must not be negative, got {n}")
+    _split_checked(split)
     db = load_multiwoz_db(data_dir)
-    return [generate_goal(i, seed, db, phrase) for i in range(n)]
+    return [generate_goal(i, seed, db, phrase, split) for i in range(n)]
 
 
 def _generated(record: dict[str, Any]) -> str | None:

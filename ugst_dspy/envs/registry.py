@@ -47,3 +47,9 @@ def make_env(name: str, data_dir: str | Path | None = None) -> ToolEnvironment:
 def default_goals_path(name: str, data_dir: str | Path | None = None) -> Path:
     """The goal file a run of environment ``name`` uses by default (τ-bench: the test split)."""
     return environment_class(name).default_goals_path(data_dir)
+
+
+def training_goals_path(name: str, data_dir: str | Path | None = None) -> Path:
+    """The goal file teacher runs of environment ``name`` use by default (τ-retail: the train split); an
+    environment with no training goals is a one-line error (see :mod:`ugst_dspy.envs.holdout`)."""
+    return environment_class(name).training_goals_path(data_dir)

@@ -208,6 +208,16 @@ class TauEnvironment(ToolEnvironment):
         return tasks_path(cls.domain, "test", data_dir)
 
     @classmethod
+    def training_goals_path(cls, data_dir: str | Path | None = None) -> Path:
+        """The domain's train task file (τ-retail), the default goals of teacher runs; a domain without a
+        train split (τ-airline) is a one-line error."""
+        if "train" not in SPLITS[cls.domain]:
+            raise UgstError(f"τ-bench {cls.domain} has no train split (only {', '.join(SPLITS[cls.domain])}, kept "
+                            "for evaluation): give --goals FILE, e.g. τ-retail train goals or ugst goals multiwoz "
+                            "--split train")
+        return tasks_path(cls.domain, "train", data_dir)
+
+    @classmethod
     def check_goal(cls, goal: Mapping[str, Any], data_dir: str | Path | None = None) -> str | None:
         """Refuses MultiWOZ goals and the tasks of another domain: a ``user_id`` not in this domain's
         users, ``actions`` that call tools it does not have (see :mod:`ugst_dspy.envs.goal_checks`)."""

@@ -36,19 +36,25 @@ def _with_instruction(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def read_goals(path: str | Path, limit: int | None = None, ids: set[str] | None = None) -> list[Goal]:
-    """All goals of a file (the first ``limit`` of them, or those whose id is in ``ids``).
+def goal_lines(path: str | Path, limit: int | None = None, ids: set[str] | None = None) -> list[tuple[int, Goal]]:
+    """The goals of a file with their line numbers (the first ``limit`` of them, or those whose id is in
+    ``ids``).
 
     Duplicate ids are refused, since results are keyed by goal id; a file with no goal at all is refused too.
     """
-    goals: list[Goal] = []
+    goals: list[tuple[int, Goal]] = []
     found = False
-    for _, goal in read_jsonl(path, "goal", _goal, _with_instruction, unique=("id", lambda g: g.id)):
+    for number, goal in read_jsonl(path, "goal", _goal, _with_instruction, unique=("id", lambda g: g.id)):
         found = True
         if ids is None or goal.id in ids:
-            goals.append(goal)
+            goals.append((number, goal))
         if limit is not None and len(goals) >= limit:
             break
     if not found:
         raise UgstError(f"no records in {path}")
     return goals
+
+
+def read_goals(path: str | Path, limit: int | None = None, ids: set[str] | None = None) -> list[Goal]:
+    """All goals of a file (see :func:`goal_lines`)."""
+    return [goal for _, goal in goal_lines(path, limit, ids)]
