@@ -8,6 +8,10 @@ For each (model, engine) row, through the engine's own ``complete`` (a DSPy lm15
 - **generation tok/s**: a fixed short prompt, greedy, ``--gen-tokens`` new tokens: the time of that call
   minus the time of the same call with ``max_tokens=1`` (both with the prompt already seen), per generated
   token after the first; the median of ``--repeats`` pairs.
+- **JSON gen tok/s**: the same, decoding constrained to a JSON schema of one string of at least 250
+  characters through the engine's own mechanism (a llama.cpp grammar; an Outlines index for transformers,
+  whose strings are bounded to 300 characters, so it may stop before ``--gen-tokens``: the tokens it made
+  are shown).
 - **agent prompt, cold and reused**: the τ-bench retail agent's step prompt exactly as
   :class:`~ugst_dspy.agents.dspy_agent.DSPyToolAgent` builds it (the real policy as instructions, the tool
   catalogue, JSONAdapter's formatting; ~3,500 tokens), ``max_tokens=1`` and no schema, so the time is the
@@ -49,11 +53,16 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def request(system: str | None, user: str, max_tokens: int) -> Any:
+# at least 250 characters (~60 tokens), so the answer cannot close early; transformers bounds strings to 300
+STORY_SCHEMA = {"type": "object", "properties": {"story": {"type": "string", "minLength": 250}}, "required": ["story"]}
+
+
+def request(system: str | None, user: str, max_tokens: int, schema: dict[str, Any] | None = None) -> Any:
     from dspy.lm15 import Config, Message, Request
 
+    response_format = {"type": "json_schema", "schema": schema, "name": "answer"} if schema else None
     return Request(model="bench", system=system, messages=(Message.user(user),),
-                   config=Config(max_tokens=max_tokens, temperature=0.0))
+                   config=Config(max_tokens=max_tokens, temperature=0.0, response_format=response_format))
 
 
 def chat_request(messages: list[dict[str, str]], max_tokens: int) -> Any:
@@ -163,13 +172,14 @@ def load_engine(engine: Any) -> float:
     return time.perf_counter() - started
 
 
-def generation_rate(engine: Any, repeats: int, gen_tokens: int) -> tuple[float, int]:
-    """Median generated tokens per second after the first, and the fewest tokens any call generated."""
+def generation_rate(engine: Any, repeats: int, gen_tokens: int, schema: dict[str, Any] | None = None) -> tuple[float, int]:
+    """Median generated tokens per second after the first, and the fewest tokens any call generated; with
+    ``schema``, decoding constrained to it (as every role's JSON answer is)."""
     rates, produced = [], []
-    engine.complete(request(None, GEN_PROMPT, 1))  # the prompt seen once (llama.cpp then reuses it)
+    engine.complete(request(None, GEN_PROMPT, 1, schema))  # the prompt (and schema) seen once
     for _ in range(repeats):
-        one, _ = timed(engine, request(None, GEN_PROMPT, 1))
-        many, response = timed(engine, request(None, GEN_PROMPT, gen_tokens))
+        one, _ = timed(engine, request(None, GEN_PROMPT, 1, schema))
+        many, response = timed(engine, request(None, GEN_PROMPT, gen_tokens, schema))
         n = response.usage.output_tokens
         produced.append(n)
         rates.append((n - 1) / max(many - one, 1e-9))
@@ -177,7 +187,7 @@ def generation_rate(engine: Any, repeats: int, gen_tokens: int) -> tuple[float, 
 
 
 def measure_threads(model: str, threads: int, repeats: int, gen_tokens: int) -> dict[str, Any]:
-    """Generation only, llama.cpp with ``n_threads`` set (prompts use ``n_threads_batch``, every core anyway)."""
+    """Generation only (free and JSON), llama.cpp with ``n_threads`` set (prompts use ``n_threads_batch``, every core anyway)."""
     engine = make_engine(model, "llamacpp", threads)
     row: dict[str, Any] = {"model": model, "engine": f"llamacpp, n_threads={threads}", "gen_only": True,
                            "load_average_start": load_average()}
@@ -185,6 +195,7 @@ def measure_threads(model: str, threads: int, repeats: int, gen_tokens: int) -> 
         row["load_s"] = load_engine(engine)
         engine.complete(request(None, "Hello.", 2))
         row["gen_tok_s"], row["gen_tokens"] = generation_rate(engine, repeats, gen_tokens)
+        row["json_gen_tok_s"], row["json_gen_tokens"] = generation_rate(engine, repeats, gen_tokens, STORY_SCHEMA)
         row["load_average_end"] = load_average()
     finally:
         engine.close()
@@ -215,6 +226,7 @@ def measure(model: str, kind: str, repeats: int, gen_tokens: int, prompt_chars: 
         row["prompt_tok_s"] = statistics.median(rates)
 
         row["gen_tok_s"], row["gen_tokens"] = generation_rate(engine, repeats, gen_tokens)
+        row["json_gen_tok_s"], row["json_gen_tokens"] = generation_rate(engine, repeats, gen_tokens, STORY_SCHEMA)
 
         first, between, second = agent_messages()
         forget(engine)
@@ -244,7 +256,7 @@ def measure(model: str, kind: str, repeats: int, gen_tokens: int, prompt_chars: 
 
 # -- table ---------------------------------------------------------------------------------------------
 
-HEAD = ["model", "engine", "load s", "prompt tok/s", "gen tok/s", "agent prompt tok", "agent cold s",
+HEAD = ["model", "engine", "load s", "prompt tok/s", "gen tok/s", "JSON gen tok/s", "agent prompt tok", "agent cold s",
         "next-turn prompt tok (computed)", "agent reused s", "cold / reused", "load avg"]
 
 
@@ -252,15 +264,17 @@ def render(rows: list[dict[str, Any]]) -> str:
     lines = []
     for r in rows:
         if "skipped" in r:
-            lines.append([r["model"], r["engine"], r["skipped"], "", "", "", "", "", "", "", ""])
+            lines.append([r["model"], r["engine"], r["skipped"], "", "", "", "", "", "", "", "", ""])
             continue
         if r.get("gen_only"):
-            lines.append([r["model"], r["engine"], r["load_s"], "-", r["gen_tok_s"], "-", "-", "-", "-", "-",
+            lines.append([r["model"], r["engine"], r["load_s"], "-", r["gen_tok_s"],
+                          f"{r['json_gen_tok_s']:.1f} ({r['json_gen_tokens']} tok)", "-", "-", "-", "-", "-",
                           f"{r['load_average_start'][0]:.1f}-{r['load_average_end'][0]:.1f}"])
             continue
         label = f"{r['engine']} (threads {r['threads'][0]}/{r['threads'][1]})"
         lines.append([
-            r["model"], label, r["load_s"], r["prompt_tok_s"], r["gen_tok_s"], r["agent_prompt_tokens"],
+            r["model"], label, r["load_s"], r["prompt_tok_s"], r["gen_tok_s"],
+            f"{r['json_gen_tok_s']:.1f} ({r['json_gen_tokens']} tok)", r["agent_prompt_tokens"],
             r["agent_cold_s"], f"{r['agent_next_prompt_tokens']:,} ({r['agent_next_computed_tokens']:,})",
             r["agent_reused_s"], f"{r['agent_cold_s'] / r['agent_reused_s']:.1f}x",
             f"{r['load_average_start'][0]:.1f}-{r['load_average_end'][0]:.1f}",
@@ -293,7 +307,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 rows.append(measure_threads(model, args.threads, args.repeats, gen))
                 print(f"  {rows[-1]}", flush=True)
     print(render(rows))
-    result = {"settings": vars(args), "rows": rows}
+    from importlib import metadata
+
+    result = {"settings": vars(args), "llama_cpp_python": metadata.version("llama-cpp-python"), "rows": rows}
     save("engines", result)
     return result
 

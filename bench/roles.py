@@ -25,8 +25,9 @@ time. The tasks (all τ-bench retail):
   arguments (values compared case-insensitively). The agent runs its own ``forward``; the environment
   ends the turn after the first tool call.
 
-    python -m bench.roles                          # both models, 3 goals
-    python -m bench.roles --models qwen --goals 1
+    python -m bench.roles                          # both models, a subset: 2 goals, 2 customers, 4 judge cases, 2 agent messages
+    python -m bench.roles --all                    # every task: 3 goals, 3 customers (6 messages), 8 cases (13 statuses), 3 agent messages
+    python -m bench.roles --rescore                # score the saved outputs again (after changing a check)
 """
 
 from __future__ import annotations
@@ -124,26 +125,25 @@ EXCHANGED = {"name": "exchange_delivered_order_items",
              "arguments": {"order_id": "#W2378156", "item_ids": ["1151293680"], "new_item_ids": ["7706410293"],
                            "payment_method_id": "credit_card_9513926"},
              "result": '{"order_id": "#W2378156", "status": "exchange requested"}'}
-# (name, goal id, state, turns as (user, agent, tool calls), hand-set status per address)
+# (name, goal id, state, turns as (user, agent, tool calls), hand-set status per address); the cheapest first
+# (one judge call per sub-component and turn), so a shorter run (--judge N) keeps the one-call cases
 JUDGE: list[tuple[str, str, dict[str, Any], list[tuple[str, str, list[dict[str, Any]]]], dict[str, str]]] = [
-    ("identity given, task just started", "retail-test-0",
-     {"user_profile": [G0_PROFILE], "task_objectives": [{"text": G0_KEYBOARD}]},
-     [("Hi, I'm Yusuf Rossi, zip code 19122. I'd like to exchange the mechanical keyboard from my order #W2378156.",
-       "I found your account, Yusuf. Which keyboard would you like instead?", [FOUND])],
-     {"user_profile[0]": "ALIGNED", "task_objectives[0]": "INCOMPLETE"}),
     ("another identity", "retail-test-0",
      {"user_profile": [G0_PROFILE]},
      [("Hello, my name is John Smith and my zip code is 10001. I want to exchange a keyboard.",
        "Thanks, John. Let me look up your account.", [])],
      {"user_profile[0]": "MISALIGNED"}),
-    ("exchange done", "retail-test-0",
-     {"task_objectives": [{"text": G0_KEYBOARD, "requirements": [G0_CLICKY]}]},
-     [("I'm Yusuf Rossi, 19122. Please exchange the mechanical keyboard in order #W2378156 for one with clicky "
-       "switches.", "I found it. The clicky, RGB, full-size version (item 7706410293) is available. Shall I exchange "
-       "it and charge the price difference to credit_card_9513926?", [FOUND]),
-      ("Yes, please go ahead.", "Done: the keyboard in order #W2378156 is being exchanged for the clicky one. You "
-       "will receive an email with the return instructions.", [EXCHANGED])],
-     {"task_objectives[0]": "COMPLETE", "task_objectives[0].requirements[0]": "COMPLETE"}),
+    ("private person overshares", "retail-test-3",
+     {"user_policy": [G3_POLICY]},
+     [("Hi! I'm Yusuf Rossi, I'm 34, I live alone with my cat Max, my birthday is May 3rd, I work night shifts as a "
+       "nurse at the city hospital and I just went through a divorce. How many t-shirt options do you have?",
+       "We have several t-shirt options. May I have your zip code to find your account?", [])],
+     {"user_policy[0]": "MISALIGNED"}),
+    ("identity given, task just started", "retail-test-0",
+     {"user_profile": [G0_PROFILE], "task_objectives": [{"text": G0_KEYBOARD}]},
+     [("Hi, I'm Yusuf Rossi, zip code 19122. I'd like to exchange the mechanical keyboard from my order #W2378156.",
+       "I found your account, Yusuf. Which keyboard would you like instead?", [FOUND])],
+     {"user_profile[0]": "ALIGNED", "task_objectives[0]": "INCOMPLETE"}),
     ("exchange impossible", "retail-test-0",
      {"task_objectives": [{"text": G0_THERMOSTAT}]},
      [("Please exchange the smart thermostat in order #W2378156 for one that works with Google Home.",
@@ -156,16 +156,18 @@ JUDGE: list[tuple[str, str, dict[str, Any], list[tuple[str, str, list[dict[str, 
      [("If there is no clicky keyboard with RGB backlight in full size, I'd go for one with no backlight.",
        "Understood. Let me check the options for you.", [])],
      {"task_objectives[0]": "INCOMPLETE", "task_objectives[0].preferences[0]": "ALIGNED"}),
+    ("exchange done", "retail-test-0",
+     {"task_objectives": [{"text": G0_KEYBOARD, "requirements": [G0_CLICKY]}]},
+     [("I'm Yusuf Rossi, 19122. Please exchange the mechanical keyboard in order #W2378156 for one with clicky "
+       "switches.", "I found it. The clicky, RGB, full-size version (item 7706410293) is available. Shall I exchange "
+       "it and charge the price difference to credit_card_9513926?", [FOUND]),
+      ("Yes, please go ahead.", "Done: the keyboard in order #W2378156 is being exchanged for the clicky one. You "
+       "will receive an email with the return instructions.", [EXCHANGED])],
+     {"task_objectives[0]": "COMPLETE", "task_objectives[0].requirements[0]": "COMPLETE"}),
     ("preference not stated yet", "retail-test-0",
      {"task_objectives": [{"text": G0_KEYBOARD, "preferences": [G0_BACKLIGHT]}]},
      [("Hi, I'm Yusuf Rossi from 19122 and I want to exchange my keyboard.", "Sure. Which order is it?", [FOUND])],
      {"task_objectives[0]": "INCOMPLETE", "task_objectives[0].preferences[0]": "MISALIGNED"}),
-    ("private person overshares", "retail-test-3",
-     {"user_policy": [G3_POLICY]},
-     [("Hi! I'm Yusuf Rossi, I'm 34, I live alone with my cat Max, my birthday is May 3rd, I work night shifts as a "
-       "nurse at the city hospital and I just went through a divorce. How many t-shirt options do you have?",
-       "We have several t-shirt options. May I have your zip code to find your account?", [])],
-     {"user_policy[0]": "MISALIGNED"}),
     ("private person stays brief", "retail-test-3",
      {"user_policy": [G3_POLICY], "task_objectives": [{"text": G3_COUNT}]},
      [("Hi, how many t-shirt options are available in your store right now?",
@@ -201,7 +203,19 @@ def has_term(texts: list[str], term: str) -> bool:
     return False
 
 
-def decomposition_scores(texts: list[str], sentences: list[list[str]]) -> dict[str, Any]:
+STOP_WORDS = frozenset("must have with that this your want wants would will from they them their there then than what "
+                       "which when where should also only very into onto been being does were".split())
+
+
+def foreign(text: str, goal: str) -> bool:
+    """Whether fewer than half of a sub-component's content words (4+ letters, not in :data:`STOP_WORDS`)
+    occur in the goal: an item the model added (e.g. copied from the prompt's examples), not the goal's."""
+    words = [w for w in normalise(text).split() if len(w) >= 4 and w not in STOP_WORDS]
+    goal_words = set(normalise(goal).split())
+    return bool(words) and sum(w in goal_words for w in words) < len(words) / 2
+
+
+def decomposition_scores(texts: list[str], sentences: list[list[str]], goal: str = "") -> dict[str, Any]:
     covered = [all(has_term(texts, term) for term in terms) for terms in sentences]
     seen: set[str] = set()
     duplicates = 0
@@ -209,8 +223,10 @@ def decomposition_scores(texts: list[str], sentences: list[list[str]]) -> dict[s
         key = normalise(text)
         duplicates += key in seen
         seen.add(key)
+    added = [text for text in texts if goal and foreign(text, goal)]
     return {"items": len(texts), "covered": sum(covered), "sentences": len(sentences),
-            "uncovered": [i + 1 for i, ok in enumerate(covered) if not ok], "duplicates": duplicates}
+            "uncovered": [i + 1 for i, ok in enumerate(covered) if not ok], "duplicates": duplicates,
+            "not_from_goal": len(added), "not_from_goal_texts": added}
 
 
 def out_of_role(message: str) -> list[str]:
@@ -269,10 +285,10 @@ def run_decomposition(config: Any, pool: Any, goals: dict[str, Any], limit: int)
             error = None
         except Exception as err:  # a failed decomposition covers nothing
             texts, categories, error = [], [], f"{type(err).__name__}: {str(err)[:200]}"
-        row = {"goal": goal_id, **decomposition_scores(texts, terms), "texts": texts, "categories": categories,
+        row = {"goal": goal_id, **decomposition_scores(texts, terms, goal), "texts": texts, "categories": categories,
                "error": error, "seconds": time.perf_counter() - started}
         print(f"    decomposition {goal_id}: {row['covered']}/{row['sentences']} covered, {row['items']} items, "
-              f"{row['duplicates']} repeated", flush=True)
+              f"{row['duplicates']} repeated, {row['not_from_goal']} not from the goal", flush=True)
         rows.append(row)
     return rows
 
@@ -317,14 +333,20 @@ def run_judge(config: Any, pool: Any, goals: dict[str, Any], limit: int) -> list
         initial = {str(located.address): located.status.value for located in state.items()}
         assert set(initial) == set(expected), f"{name}: every sub-component needs a hand-set status"
         turns: list[Turn] = []
+        unusable: dict[str, int] = {}
         started = time.perf_counter()
         for user, agent, calls in turns_spec:  # tracked turn by turn, as a run tracks
             turns.append(Turn(user=user, agent=agent, tool_calls=[ToolCall(**call) for call in calls]))
-            state = tracker(goal=goals[goal_id].instruction, state=state, turns=turns).state
+            out = tracker(goal=goals[goal_id].instruction, state=state, turns=turns)
+            state = out.state
+            for illegal in out.illegal:  # an unusable judge answer (unparsed, cut off) leaves the status as it was
+                unusable[illegal.update.address] = unusable.get(illegal.update.address, 0) + 1
         judged = {str(located.address): located.status.value for located in state.items()}
+        reasons = {str(located.address): located.item.reason for located in state.items()}
         for address, status in expected.items():
             rows.append({"case": name, "address": address, "expected": status, "judged": judged[address],
                          "initial": initial[address], "agree": judged[address] == status,
+                         "unusable_answers": unusable.get(address, 0), "reason": reasons[address],
                          "seconds": time.perf_counter() - started})
             print(f"    judge {name} / {address}: expected {status}, judged {judged[address]}", flush=True)
     return rows
@@ -390,6 +412,9 @@ def summary(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "coverage": (sum(d["covered"] for d in dec), sum(d["sentences"] for d in dec)),
         "duplicates": (sum(d["duplicates"] for d in dec), sum(d["items"] for d in dec)),
+        "not_from_goal": (sum(d.get("not_from_goal", 0) for d in dec), sum(d["items"] for d in dec)),
+        "judge_unusable": (sum(1 for j in jud if j.get("unusable_answers")) if all("unusable_answers" in j for j in jud)
+                           else None, len(jud)),
         "failed_decompositions": sum(d["error"] is not None for d in dec),
         "in_role": (sum(c["in_role"] for c in cus), len(cus)),
         "expected": (sum(c["expected"] for c in cus), len(cus)),
@@ -406,57 +431,85 @@ def fraction(pair: tuple[int, int]) -> str:
 
 
 def render(results: list[dict[str, Any]]) -> str:
-    head = ["model", "decomposition coverage", "repeated items", "customer in role", "customer as expected",
-            "judge agreement", "agent right tool", "agent right arguments", "seconds"]
+    head = ["model", "decomposition coverage", "repeated items", "items not from the goal", "customer in role",
+            "customer as expected", "judge agreement (unusable answers)", "agent right tool", "agent right arguments",
+            "seconds"]
     rows = []
     for r in results:
         s = summary(r)
         seconds = sum(r[f"{name}_seconds"] for name in ("decomposition", "customer", "judge", "agent"))
         failed = f", {s['failed_decompositions']} unparsed" if s["failed_decompositions"] else ""
+        unusable = s["judge_unusable"][0]
         rows.append([r["model"], fraction(s["coverage"]) + failed, f"{s['duplicates'][0]} of {s['duplicates'][1]}",
-                     fraction(s["in_role"]), fraction(s["expected"]), fraction(s["agreement"]),
+                     f"{s['not_from_goal'][0]} of {s['not_from_goal'][1]}",
+                     fraction(s["in_role"]), fraction(s["expected"]),
+                     fraction(s["agreement"]) + ("" if unusable is None else f" ({unusable})"),
                      fraction(s["right_tool"]), fraction(s["right_arguments"]), round(seconds)])
     baseline = summary(results[0])["baseline"] if results else (0, 0)
     return table(head, rows) + f"\n\nJudge baseline ({JUDGE_BASELINE}): {fraction(baseline)}"
 
 
-def rescore() -> dict[str, Any]:
-    """Score the saved customer replies again with the current checks (the other tasks are kept as saved)."""
+def llama_cpp_version() -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version("llama-cpp-python")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def rescore(name: str) -> dict[str, Any]:
+    """Score the saved outputs of ``bench/results/NAME.json`` again with the current checks (decompositions and
+    customer replies; judge verdicts and agent calls need no text checks)."""
     import json
 
     from bench.common import RESULTS
 
-    saved = json.loads((RESULTS / "roles.json").read_text())
+    from ugst_dspy.envs.registry import default_goals_path
+    from ugst_dspy.files.goals import read_goals
+
+    goals = {goal.id: goal.instruction for goal in read_goals(default_goals_path("tau-retail"))}
+    terms = dict(DECOMPOSITION)
+    saved = json.loads((RESULTS / f"{name}.json").read_text())
     for result in saved["models"]:
+        for row in result["decomposition"]:
+            row.update(decomposition_scores(row["texts"], terms[row["goal"]], goals[row["goal"]]))
         for row in result["customer"]:
             row.update(customer_scores(row["goal"], row["message"], row["reply"]))
     print(render(saved["models"]))
     saved["summary"] = {r["model"]: summary(r) for r in saved["models"]}
     saved["rescored"] = True
-    keep = {k: v for k, v in saved.items() if k not in ("date", "machine", "versions")}
-    save("roles", {**keep, "measured": {k: saved.get(k) for k in ("date", "machine", "versions")}})
+    measured = saved.get("measured") or {k: saved.get(k) for k in ("date", "machine", "versions")}
+    keep = {k: v for k, v in saved.items() if k not in ("date", "machine", "versions", "measured")}
+    save(name, {**keep, "measured": measured})
     return saved
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="smollm2,qwen", help="comma-separated: smollm2, qwen")
-    parser.add_argument("--goals", type=int, default=len(DECOMPOSITION), help="goals to decompose")
-    parser.add_argument("--customers", type=int, default=len(CUSTOMER), help="goals whose first two messages are checked")
-    parser.add_argument("--judge", type=int, default=len(JUDGE), help="judge cases")
-    parser.add_argument("--agent", type=int, default=len(AGENT), help="agent first messages")
+    parser.add_argument("--goals", type=int, default=2, help=f"goals to decompose (of {len(DECOMPOSITION)})")
+    parser.add_argument("--customers", type=int, default=2,
+                        help=f"goals whose first two user messages are checked (of {len(CUSTOMER)})")
+    parser.add_argument("--judge", type=int, default=4, help=f"judge cases (of {len(JUDGE)})")
+    parser.add_argument("--agent", type=int, default=2, help=f"agent first messages (of {len(AGENT)})")
+    parser.add_argument("--all", action="store_true", help="every task of the set")
     parser.add_argument("--rescore", action="store_true",
-                        help="score the saved replies of bench/results/roles.json again (no model runs)")
+                        help="score the saved outputs of bench/results/roles.json (with --all: roles-all.json) again, no model runs")
     args = parser.parse_args(argv)
+    name = "roles-all" if args.all else "roles"
     if args.rescore:
-        return rescore()
+        return rescore(name)
     limits = {"goals": args.goals, "customers": args.customers, "judge": args.judge, "agent": args.agent}
+    if args.all:
+        limits = {"goals": len(DECOMPOSITION), "customers": len(CUSTOMER), "judge": len(JUDGE), "agent": len(AGENT)}
     results = []
     for model in [m.strip() for m in args.models.split(",") if m.strip()]:
         print(f"  {model}...", flush=True)
         results.append(run_model(model, limits))
     print(render(results))
-    save("roles", {"settings": vars(args), "models": results, "summary": {r["model"]: summary(r) for r in results}})
+    save(name, {"settings": {**vars(args), **limits}, "llama_cpp_python": llama_cpp_version(), "models": results,
+                   "summary": {r["model"]: summary(r) for r in results}})
     return {"models": results}
 
 

@@ -61,6 +61,34 @@ def test_the_grammar_holds_a_json_schema(engine):
     Draft202012Validator(schema).validate(json.loads(text))
 
 
+def story_request(schema, max_tokens=200):
+    from dspy.lm15 import Config, Message, Request
+
+    return Request(model="x", messages=[Message.user("Tell me a very long story about a dragon, then judge it.")],
+                   config=Config(max_tokens=max_tokens, temperature=0.0,
+                                 response_format={"type": "json_schema", "schema": schema, "name": "judge"}))
+
+
+def test_free_text_is_bounded_so_the_answer_always_ends():
+    """An unbounded reason lets a small model ramble until max_tokens cuts the JSON off (a judge whose every
+    answer is cut off never changes a status): bounded, the string closes and the status follows."""
+    schema = {"type": "object", "properties": {"reason": {"type": "string"},
+                                               "status": {"enum": ["COMPLETE", "INCOMPLETE"]}},
+              "required": ["reason", "status"]}
+    bounded = LlamaCppEngine(gguf_path("smollm2"), name="bounded", n_ctx=2048, max_string_length=40)
+    try:
+        answer = json.loads(bounded.complete(story_request(schema)).message.parts[0].text)
+    finally:
+        bounded.close()
+    assert len(answer["reason"]) <= 40 and answer["status"] in ("COMPLETE", "INCOMPLETE")
+
+
+def test_bounds_llamacpp_cannot_hold_are_dropped_and_checked_after(engine):
+    huge = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 5000}}, "required": ["reason"]}
+    text = engine.complete(story_request(huge, max_tokens=40)).message.parts[0].text  # no crash: a grammar it holds
+    assert text.startswith('{') and engine._grammars
+
+
 def test_sampling_is_seeded_so_a_run_is_reproducible():
     """The same calls in the same order on a fresh engine give the same samples (llama.cpp's logits after
     a reused prefix differ in the last bits from a cold read, so reproducibility is per run, as for a rerun)."""

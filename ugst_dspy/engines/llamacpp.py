@@ -3,12 +3,16 @@
 ``LlamaCppEngine(path)`` answers DSPy requests with llama-cpp-python (the ``llamacpp`` extra; ``./install.sh``
 builds it once, pip keeps the wheel). What it guarantees, as the transformers engine does:
 
-- **Schema-valid JSON.** A request's JSON schema becomes a llama.cpp grammar: every token is constrained.
-  A llama.cpp grammar repeats a rule once per allowed character or item, so large length and count bounds
-  (``maxLength``, ``maxItems`` ...), nested, exceed what its parser accepts (and a grammar it rejects
-  crashes the process). So every grammar is checked before use; a schema whose bounds it cannot hold is
-  constrained without them, and the parse after generation checks the bounds (loudly); a schema it cannot
-  hold at all is a one-line error, never a crash.
+- **Schema-valid JSON that ends.** A request's JSON schema becomes a llama.cpp grammar: every token is
+  constrained. Free text is bounded first, as the transformers engine bounds it (every string at most
+  ``max_string_length`` characters, every array ``max_items`` items; see
+  :func:`~ugst_dspy.engines.schema_bounds.bound_schema`): an unbounded string lets a small model ramble in
+  its ``reason`` until ``max_tokens`` cuts the JSON off, and a judge whose every answer is cut off never
+  changes a status (``bench/roles.py`` measured exactly that). A llama.cpp grammar repeats a rule once per
+  allowed character or item, so large bounds, nested, exceed what its parser accepts (and a grammar it
+  rejects crashes the process). So every grammar is checked before use, in order: the bounded schema, the
+  schema as given, the schema without size bounds (the parse after generation checks the schema's own
+  bounds, loudly); a schema it cannot hold at all is a one-line error, never a crash.
 - **Seeded sampling.** Greedy at temperature 0; otherwise each call samples with its request's seed (or
   the engine's), so a run is reproducible.
 - **Usage.** Prompt and completion tokens of every call, as llama.cpp counts them.
@@ -34,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from ugst_dspy.engines.chat import defuse_special_tokens, request_chat
 from ugst_dspy.engines.meter import UsageMeter
-from ugst_dspy.engines.local import canonical_json
+from ugst_dspy.engines.local import DEFAULT_MAX_ITEMS, DEFAULT_MAX_STRING, canonical_json
+from ugst_dspy.engines.schema_bounds import bound_schema
 from ugst_dspy.errors import UgstError
 from ugst_dspy.extras import require
 
@@ -72,11 +77,14 @@ class LlamaCppEngine:
         n_threads: int | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         max_new_tokens: int = 512,
+        max_string_length: int = DEFAULT_MAX_STRING,
+        max_items: int = DEFAULT_MAX_ITEMS,
     ) -> None:
         self.path = Path(path)
         self.name = name or self.path.stem.lower()
         self.seed, self.n_ctx, self.n_threads = seed, n_ctx, n_threads
         self.cache_bytes, self.max_new_tokens = cache_bytes, max_new_tokens
+        self.max_string_length, self.max_items = max_string_length, max_items
         self.usage = UsageMeter()
         self._llm: Any = None
         self._specials: frozenset[str] = frozenset()
@@ -176,13 +184,15 @@ class LlamaCppEngine:
         raise UgstError(f"unsupported response_format type {kind!r}")
 
     def _grammar_locked(self, schema: dict[str, Any]) -> Any:
-        """The checked llama.cpp grammar of ``schema`` (one per schema, kept)."""
+        """The checked llama.cpp grammar of ``schema``, bounded where llama.cpp can hold it (one per schema, kept)."""
         key = canonical_json(schema)
         if key not in self._grammars:
             llama_cpp = require("llama_cpp", "llamacpp", LLAMACPP)
             from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
 
-            for candidate in (schema, without_size_bounds(schema)):
+            bounded = bound_schema(schema, self.max_string_length, self.max_items, string_budget=None)
+            candidates = [bounded, schema, without_size_bounds(schema)]
+            for candidate in [c for i, c in enumerate(candidates) if c not in candidates[:i]]:
                 text = json_schema_to_gbnf(json.dumps(candidate))
                 sampler = llama_cpp.llama_sampler_init_grammar(self._llm._model.vocab, text.encode("utf-8"), b"root")
                 if sampler:
