@@ -31,8 +31,21 @@ def test_evaluate_groups_and_formats(capsys, tmp_path):
     data = json.loads((tmp_path / "t.json").read_text())
     assert data["rows"][0]["categories"]["preference"] == {"successes": 1, "total": 3, "rate": 1 / 3}
     assert data["diagnostics"]["counts"]["length_exhaustion"] == 1
+    assert data["environments"] == {"tau-retail": 3}
     assert main(["evaluate", str(EXAMPLE), "-f", "markdown", "-g", "file"]) == 0
-    assert "| conversations.jsonl | 3 |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| conversations.jsonl | 3 |" in out
+    assert "\nEnvironment: tau-retail (τ-bench's published tools), 3 conversations" in out
+
+
+def test_a_table_says_which_semantics_it_pools():
+    from collections import Counter
+
+    from ugst_dspy.metrics.environments import environment_line
+
+    line = environment_line(Counter({"tau-retail": 2, "tau-retail-strict": 1}))
+    assert line.startswith("Environments (mixed): tau-retail (τ-bench's published tools), 2 conversations; ")
+    assert "tau-retail-strict (checks the policy where τ-bench's tools do not; not comparable" in line
 
 
 def test_evaluate_refuses_a_malformed_record_with_one_line(capsys, tmp_path):

@@ -18,6 +18,8 @@ from ugst_dspy.envs.tau_common import (
     tasks_path,
 )
 from ugst_dspy.envs.tau_outcome import replay
+from ugst_dspy.envs.tau_published_airline import PublishedAirlineEnv
+from ugst_dspy.envs.tau_published_retail import PublishedRetailEnv
 from ugst_dspy.envs.tau_retail import RetailEnv
 from ugst_dspy.errors import UgstError
 
@@ -123,14 +125,17 @@ def test_the_shared_files_are_unchanged_by_every_write_tool(tau_root):
 
 def test_registry_makes_fresh_environments(tau_root):
     assert isinstance(registry.ENVIRONMENTS, dict)
-    assert registry.ENVIRONMENTS == {"tau-retail": RetailEnv, "tau-airline": registry.UpstreamAirlineEnv,
-                                     "tau-airline-strict": AirlineEnv, "multiwoz": MultiWOZEnv}
-    assert registry.make_env("tau-airline").policy_checks is False  # τ-bench's own semantics by default
+    assert registry.ENVIRONMENTS == {"tau-retail": PublishedRetailEnv, "tau-retail-strict": RetailEnv,
+                                     "tau-airline": PublishedAirlineEnv, "tau-airline-strict": AirlineEnv,
+                                     "multiwoz": MultiWOZEnv}
+    assert registry.make_env("tau-airline").published  # τ-bench's own semantics by default
+    assert registry.make_env("tau-airline-strict").policy_checks is True
     retail = registry.make_env("tau-retail", tau_root)
-    assert isinstance(retail, RetailEnv) and retail.name == "tau-retail"
+    assert isinstance(retail, PublishedRetailEnv) and retail.name == "tau-retail"
+    assert registry.make_env("tau-retail-strict").name == "tau-retail-strict"
     retail.call("cancel_pending_order", {"order_id": "#W6779827", "reason": "no longer needed"})
     assert registry.make_env("tau-retail", tau_root).db["orders"]["#W6779827"]["status"] == "pending"
-    assert isinstance(registry.make_env("tau-airline"), AirlineEnv)  # data found beside the repo
+    assert isinstance(registry.make_env("tau-airline"), PublishedAirlineEnv)  # the packaged data
 
 
 def test_registry_default_goal_files(tau_root):
@@ -143,6 +148,6 @@ def test_registry_default_goal_files(tau_root):
 def test_an_unknown_environment_is_a_one_line_error():
     with pytest.raises(UgstError) as err:
         registry.make_env("tau-bank")
-    assert str(err.value) == "unknown environment 'tau-bank' (known: multiwoz, tau-airline, tau-airline-strict, tau-retail)"
+    assert str(err.value) == "unknown environment 'tau-bank' (known: multiwoz, tau-airline, tau-airline-strict, tau-retail, tau-retail-strict)"
     with pytest.raises(UgstError):
         registry.default_goals_path("multiwoz-x")

@@ -20,6 +20,7 @@ from ugst_dspy.files.appender import refuse_input_as_output
 from ugst_dspy.files.atomic import write_text_atomic
 from ugst_dspy.files.conversations import ConversationSet, load_conversations
 from ugst_dspy.metrics.diagnostics import DEFAULT_STUCK_TURNS, diagnose_all
+from ugst_dspy.metrics.environments import environment_line, environments
 from ugst_dspy.metrics.success import check_group_by, group_key, success_table
 from ugst_dspy.metrics.tracker_modes import tracker_modes
 from ugst_dspy.report.table import FORMATS, format_success_table
@@ -125,7 +126,11 @@ def evaluate(
     if similarity:
         sections.append(_similarity(loaded, group_by, fmt, extra))
 
-    text = format_success_table(rows, fmt, extra or None, trackers=tracker_modes(loaded, group_by))
+    envs = environments(loaded)
+    extra["environments"] = dict(envs.most_common())
+    text = format_success_table(rows, fmt, extra, trackers=tracker_modes(loaded, group_by))
+    if fmt in ("text", "markdown"):
+        text += f"\n{environment_line(envs)}"
     if summary is not None and fmt in ("text", "markdown"):
         counts = ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in summary.counts().items())
         text += f"\n\nFailure diagnostics ({summary.total} conversations): {counts}"

@@ -79,6 +79,7 @@ def simulate(
     from ugst_dspy.files.goals import read_goals
     from ugst_dspy.metrics.diagnostics import diagnose_all
     from ugst_dspy.metrics.success import success_table
+    from ugst_dspy.metrics.environments import environment_line, environments
     from ugst_dspy.metrics.tracker_modes import tracker_modes
     from ugst_dspy.modules.simulators import make_simulator
     from ugst_dspy.programs.io import load_program
@@ -116,6 +117,7 @@ def simulate(
     wanted = {goal.id for goal in items}
     done = [c for c in load_conversations([out], allow_empty=True).conversations if c.goal_id in wanted]
     typer.echo(format_success_table(success_table(done, "simulator"), trackers=tracker_modes(done, "simulator")))
+    typer.echo(environment_line(environments(done)))
     counts = diagnose_all(done).counts()
     typer.echo("Failure diagnostics: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
     if failed:

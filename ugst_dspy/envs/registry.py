@@ -11,24 +11,22 @@ from pathlib import Path
 from ugst_dspy.envs.base import ToolEnvironment
 from ugst_dspy.envs.multiwoz import MultiWOZEnv
 from ugst_dspy.envs.tau_airline import AirlineEnv
+from ugst_dspy.envs.tau_published_airline import PublishedAirlineEnv
+from ugst_dspy.envs.tau_published_retail import PublishedRetailEnv
 from ugst_dspy.envs.tau_retail import RetailEnv
 from ugst_dspy.errors import UgstError
 
 
-class UpstreamAirlineEnv(AirlineEnv):
-    """τ-bench's own semantics: the tools trust the agent on the policy rules the API does not check, so
-    outcomes compare with published τ-bench numbers (``tau-airline-strict`` checks them)."""
-
-    def __init__(self, data_dir: str | Path | None = None) -> None:
-        super().__init__(data_dir, policy_checks=False)
-
-
 ENVIRONMENTS: dict[str, type[ToolEnvironment]] = {
-    "tau-retail": RetailEnv,
-    "tau-airline": UpstreamAirlineEnv,
+    "tau-retail": PublishedRetailEnv,
+    "tau-retail-strict": RetailEnv,
+    "tau-airline": PublishedAirlineEnv,
     "tau-airline-strict": AirlineEnv,
     "multiwoz": MultiWOZEnv,
 }
+"""``tau-retail`` and ``tau-airline`` behave exactly as τ-bench's published tools (outcomes compare with
+published numbers); the ``-strict`` variants check what the policy says where upstream does not (see
+docs/tau_bench.md)."""
 
 
 def environment_class(name: str) -> type[ToolEnvironment]:

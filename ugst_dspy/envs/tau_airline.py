@@ -51,7 +51,7 @@ AIRPORTS = {
 class AirlineEnv(TauEnvironment):
     """The airline: look-ups return records as JSON, writes check the policy's preconditions."""
 
-    name = "tau-airline"
+    name = "tau-airline-strict"
     domain = "airline"
 
     def __init__(self, data_dir: str | Path | None = None, policy_checks: bool = True) -> None:

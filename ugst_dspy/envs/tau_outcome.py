@@ -2,9 +2,10 @@
 the agent tell the user what the task says it must?
 
 The gold ``actions`` of a task are replayed on a fresh environment and the two final databases are compared
-by :func:`ugst_dspy.envs.base.db_hash`. When the task lists ``outputs``, each must also appear in some agent
-message (case ignored, commas ignored, so ``"1,093.34"`` matches ``"1093.34"``). The reward is 1.0 when
-both hold, else 0.0.
+by :func:`ugst_dspy.envs.base.db_hash` (upstream's hash: sorted keys, ``ensure_ascii=False``). When the task
+lists ``outputs``, each must also appear in some agent message (case ignored, the message's commas ignored,
+as upstream's ``calculate_reward`` does). The reward is 1.0 when both hold, else 0.0. On the as-published
+environments (``tau-retail``, ``tau-airline``) this is τ-bench's reward exactly.
 """
 
 from __future__ import annotations
@@ -60,8 +61,10 @@ def gold_hash(env_cls: EnvFactory, task: dict[str, Any], data_dir: str | Path | 
 
 
 def output_found(output: str, messages: Iterable[str]) -> bool:
-    """Whether ``output`` appears in one of ``messages`` (case and commas ignored)."""
-    wanted = _normalise(output)
+    """Whether ``output`` appears in one of ``messages``, as upstream checks it: case ignored, the message's
+    commas ignored (``"1093.34"`` is found in ``"1,093.34"``; an output with a comma would never be found, and
+    no τ-bench task has one)."""
+    wanted = output.lower()
     return any(wanted in _normalise(message) for message in messages)
 
 

@@ -25,7 +25,7 @@ ADDRESS_FIELDS = ("address1", "address2", "city", "country", "state", "zip")
 class RetailEnv(TauEnvironment):
     """The retail store: look-ups return records as JSON, writes check the policy's preconditions."""
 
-    name = "tau-retail"
+    name = "tau-retail-strict"
     domain = "retail"
 
     def __init__(self, data_dir: str | Path | None = None) -> None:

@@ -24,6 +24,7 @@ from ugst_dspy._version import __version__
 from ugst_dspy.conversation import Conversation
 from ugst_dspy.metrics.diagnostics import DEFAULT_STUCK_TURNS
 from ugst_dspy.metrics.success import SuccessRow, success_table
+from ugst_dspy.metrics.environments import environment_line, environments
 from ugst_dspy.metrics.tracker_modes import tracker_modes
 from ugst_dspy.report.data import STATUSES, data_key, embed_json, report_data
 from ugst_dspy.report.script import SCRIPT
@@ -172,7 +173,8 @@ def render_report(
 <div class="row"><div>{success_table_html(rows)}
 <p class="sub">Pooled over the final state of each conversation; Avg is the mean of the category rates
 (n/a left out).</p>
-<p class="sub">{escape(tracker_modes(conversations, group_by).line())}</p></div>
+<p class="sub">{escape(tracker_modes(conversations, group_by).line())}</p>
+<p class="sub">{escape(environment_line(environments(conversations)))}</p></div>
 {success_chart_svg(rows)}</div>
 <h3>Failure diagnostics and end reasons</h3>
 {outcomes_table_html(data)}
