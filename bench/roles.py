@@ -28,6 +28,7 @@ time. The tasks (all τ-bench retail):
     python -m bench.roles                          # both models, a subset: 2 goals, 2 customers, 4 judge cases, 2 agent messages
     python -m bench.roles --all                    # every task: 3 goals, 3 customers (6 messages), 8 cases (13 statuses), 3 agent messages
     python -m bench.roles --rescore                # score the saved outputs again (after changing a check)
+    python -m bench.roles --models qwen --goals 0 --customers 0 --judge 8 --agent 0 --name roles-judge
 """
 
 from __future__ import annotations
@@ -494,10 +495,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--judge", type=int, default=4, help=f"judge cases (of {len(JUDGE)})")
     parser.add_argument("--agent", type=int, default=2, help=f"agent first messages (of {len(AGENT)})")
     parser.add_argument("--all", action="store_true", help="every task of the set")
+    parser.add_argument("--name", help="results file bench/results/NAME.json (default: roles, with --all roles-all)")
     parser.add_argument("--rescore", action="store_true",
                         help="score the saved outputs of bench/results/roles.json (with --all: roles-all.json) again, no model runs")
     args = parser.parse_args(argv)
-    name = "roles-all" if args.all else "roles"
+    name = args.name or ("roles-all" if args.all else "roles")
     if args.rescore:
         return rescore(name)
     limits = {"goals": args.goals, "customers": args.customers, "judge": args.judge, "agent": args.agent}
