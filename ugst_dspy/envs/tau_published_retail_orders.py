@@ -49,6 +49,21 @@ class RetailOrderTools:
             return {}, refusal
         return order, None
 
+    def _swap_checked(self, order_id: str, status: str, wrong_status: str, item_ids: list[str],
+                      new_item_ids: list[str]) -> tuple[dict[str, Any], Any, str | None]:
+        """The checks a swap of items makes first, in upstream's order (order and status, items held, list
+        lengths, new items); the order, the unrounded price difference and the first error."""
+        order, error = self._order_in(order_id, status, wrong_status)
+        if error:
+            return order, 0, error
+        unheld = _unheld_items(order, item_ids)
+        if unheld:
+            return order, 0, f"Error: {unheld[0]} not found"
+        if len(item_ids) != len(new_item_ids):
+            return order, 0, "Error: the number of items to be exchanged should match"
+        difference, error = self._price_difference(order, item_ids, new_item_ids)
+        return order, difference, error
+
     def _price_difference(self, order: dict[str, Any], item_ids: Any, new_item_ids: Any) -> tuple[Any, str | None]:
         """New prices less old ones, summed pair by pair from 0 (upstream's float sum), or the refusal of a
         new item that is not an available option of the old item's product."""
@@ -132,14 +147,8 @@ class RetailOrderTools:
         """Swap items of a pending order for other options of their products. The difference is not rounded:
         the entry appended is a ``payment`` of it when positive, else a ``refund`` of ``abs`` of it (``0.0``
         when the prices are equal); a gift card is charged the difference (rounded balance)."""
-        order, error = self._order_in(order_id, PENDING, "Error: non-pending order cannot be modified")
-        if error:
-            return error
-        for missing in _unheld_items(order, item_ids):
-            return f"Error: {missing} not found"
-        if len(item_ids) != len(new_item_ids):
-            return "Error: the number of items to be exchanged should match"
-        difference, error = self._price_difference(order, item_ids, new_item_ids)
+        order, difference, error = self._swap_checked(order_id, PENDING, "Error: non-pending order cannot be modified",
+                                                      item_ids, new_item_ids)
         if error:
             return error
         methods = self._profile_methods(order)
@@ -188,14 +197,9 @@ class RetailOrderTools:
                                        payment_method_id: str) -> str:
         """Ask for the exchange of items of a delivered order; the price difference (rounded to cents) is
         stored, not charged."""
-        order, error = self._order_in(order_id, DELIVERED, "Error: non-delivered order cannot be exchanged")
-        if error:
-            return error
-        for missing in _unheld_items(order, item_ids):
-            return f"Error: {missing} not found"
-        if len(item_ids) != len(new_item_ids):
-            return "Error: the number of items to be exchanged should match"
-        difference, error = self._price_difference(order, item_ids, new_item_ids)
+        order, difference, error = self._swap_checked(order_id, DELIVERED,
+                                                      "Error: non-delivered order cannot be exchanged",
+                                                      item_ids, new_item_ids)
         if error:
             return error
         difference = round(difference, 2)
