@@ -57,20 +57,6 @@ class AirlineEnv(TauEnvironment):
     def __init__(self, data_dir: str | Path | None = None, policy_checks: bool = True) -> None:
         super().__init__(data_dir)
         self.policy_checks = policy_checks
-        for function in (
-            self.book_reservation,
-            self.cancel_reservation,
-            self.get_reservation_details,
-            self.get_user_details,
-            self.list_all_airports,
-            self.search_direct_flight,
-            self.search_onestop_flight,
-            self.send_certificate,
-            self.update_reservation_baggages,
-            self.update_reservation_flights,
-            self.update_reservation_passengers,
-        ):
-            self.register(function)
 
     # -- look-ups ------------------------------------------------------------------------------------
 

@@ -183,6 +183,11 @@ class TauEnvironment(ToolEnvironment):
 
     domain: ClassVar[str] = ""
     terminal_tools = frozenset({"transfer_to_human_agents"})
+    #: the tools both domains share, by name; every other tool of ``tools/<domain>.json`` is a method of the
+    #: same name (see :meth:`register_tools`)
+    shared_tools: ClassVar[dict[str, ToolFunction]] = {
+        "calculate": calculate, "think": think, "transfer_to_human_agents": transfer_to_human_agents,
+    }
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
         root = find_data_dir(data_dir)
@@ -190,9 +195,17 @@ class TauEnvironment(ToolEnvironment):
         super().__init__({}, load_policy(self.domain, root), load_tool_schemas(self.domain, root))
         self.db = load_database(self.domain, root)
         self.data_dir = root
-        for function in (calculate, think, transfer_to_human_agents):
-            self.register(function)
         self._validators: dict[str, Any] = {}
+        self.register_tools()
+
+    def register_tools(self) -> None:
+        """Register every tool the domain's schema file names: a shared tool, else the method of that name (a
+        schema tool without one is a one-line error: the agent would be offered a tool that cannot run)."""
+        for name in self.tool_names:
+            function = self.shared_tools.get(name) or getattr(self, name, None)
+            if not callable(function):
+                raise UgstError(f"{type(self).__name__} has no tool {name!r} of tools/{self.domain}.json")
+            self.register(function, name)
 
     def register(self, function: ToolFunction, name: str | None = None) -> None:
         """Register a tool. A method of this environment is bound to a weak proxy of it, so the tool table

@@ -20,8 +20,9 @@ accepts what upstream's ``eval`` accepts, computed without ``eval``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
+from ugst_dspy.envs.base import ToolFunction
 from ugst_dspy.envs.tau_common import TauEnvironment
 from ugst_dspy.envs.tau_published_tools import calculate, think, transfer_to_human_agents
 
@@ -41,11 +42,9 @@ class PublishedTauEnvironment(TauEnvironment):
     """A τ-bench domain whose tools answer as upstream's do (subclasses register the tools)."""
 
     published = True
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for function in (calculate, think, transfer_to_human_agents):  # upstream's, in place of the strict ones
-            self.register(function)
+    shared_tools: ClassVar[dict[str, ToolFunction]] = {  # upstream's, in place of the strict ones
+        "calculate": calculate, "think": think, "transfer_to_human_agents": transfer_to_human_agents,
+    }
 
     def call(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Run a tool as upstream's ``Env.step`` runs it (see the module docstring)."""

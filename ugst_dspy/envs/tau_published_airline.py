@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from ugst_dspy.envs.tau_published import PublishedTauEnvironment
@@ -53,23 +52,6 @@ class PublishedAirlineEnv(PublishedTauEnvironment):
 
     name = "tau-airline"
     domain = "airline"
-
-    def __init__(self, data_dir: str | Path | None = None) -> None:
-        super().__init__(data_dir)
-        for tool in (
-            self.book_reservation,
-            self.cancel_reservation,
-            self.get_reservation_details,
-            self.get_user_details,
-            self.list_all_airports,
-            self.search_direct_flight,
-            self.search_onestop_flight,
-            self.send_certificate,
-            self.update_reservation_baggages,
-            self.update_reservation_flights,
-            self.update_reservation_passengers,
-        ):
-            self.register(tool)
 
     # -- look-ups ------------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ is listed in docs/tau_bench.md.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from ugst_dspy.envs.tau_published import PublishedTauEnvironment, upstream_class
@@ -28,25 +27,6 @@ class PublishedRetailEnv(RetailOrderTools, PublishedTauEnvironment):
 
     name = "tau-retail"
     domain = "retail"
-
-    def __init__(self, data_dir: str | Path | None = None) -> None:
-        super().__init__(data_dir)
-        for function in (
-            self.cancel_pending_order,
-            self.exchange_delivered_order_items,
-            self.find_user_id_by_email,
-            self.find_user_id_by_name_zip,
-            self.get_order_details,
-            self.get_product_details,
-            self.get_user_details,
-            self.list_all_product_types,
-            self.modify_pending_order_address,
-            self.modify_pending_order_items,
-            self.modify_pending_order_payment,
-            self.modify_user_address,
-            self.return_delivered_order_items,
-        ):
-            self.register(function)
 
     def call(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Upstream's step (see :class:`PublishedTauEnvironment`), and what the shared dispatch leaves out: an

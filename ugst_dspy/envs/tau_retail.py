@@ -10,7 +10,6 @@ transactions); a gift card's ``balance`` changes at once, other methods only get
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from ugst_dspy.envs.tau_common import TauEnvironment, as_json, money
@@ -27,25 +26,6 @@ class RetailEnv(TauEnvironment):
 
     name = "tau-retail-strict"
     domain = "retail"
-
-    def __init__(self, data_dir: str | Path | None = None) -> None:
-        super().__init__(data_dir)
-        for function in (
-            self.cancel_pending_order,
-            self.exchange_delivered_order_items,
-            self.find_user_id_by_email,
-            self.find_user_id_by_name_zip,
-            self.get_order_details,
-            self.get_product_details,
-            self.get_user_details,
-            self.list_all_product_types,
-            self.modify_pending_order_address,
-            self.modify_pending_order_items,
-            self.modify_pending_order_payment,
-            self.modify_user_address,
-            self.return_delivered_order_items,
-        ):
-            self.register(function)
 
     # -- look-ups ------------------------------------------------------------------------------------
 
