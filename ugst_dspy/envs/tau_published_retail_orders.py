@@ -49,6 +49,18 @@ class RetailOrderTools:
             return {}, refusal
         return order, None
 
+    def _method_covering(self, order: dict[str, Any], payment_method_id: str, amount: Any,
+                         what: str) -> tuple[dict[str, Any], str | None]:
+        """The profile's method ``payment_method_id`` and the first error: not in the profile, or a gift card
+        whose balance is below ``amount`` (``insufficient gift card balance to pay for WHAT``)."""
+        methods = self._profile_methods(order)
+        if payment_method_id not in methods:
+            return {}, "Error: payment method not found"
+        method = methods[payment_method_id]
+        if method["source"] == "gift_card" and method["balance"] < amount:
+            return method, f"Error: insufficient gift card balance to pay for {what}"
+        return method, None
+
     def _swap_checked(self, order_id: str, status: str, wrong_status: str, item_ids: list[str],
                       new_item_ids: list[str]) -> tuple[dict[str, Any], Any, str | None]:
         """The checks a swap of items makes first, in upstream's order (order and status, items held, list
@@ -151,12 +163,9 @@ class RetailOrderTools:
                                                       item_ids, new_item_ids)
         if error:
             return error
-        methods = self._profile_methods(order)
-        if payment_method_id not in methods:
-            return "Error: payment method not found"
-        method = methods[payment_method_id]
-        if method["source"] == "gift_card" and method["balance"] < difference:
-            return "Error: insufficient gift card balance to pay for the new item"
+        method, error = self._method_covering(order, payment_method_id, difference, "the new item")
+        if error:
+            return error
         order["payment_history"].append({
             "transaction_type": "payment" if difference > 0 else "refund",
             "amount": abs(difference),
@@ -203,12 +212,9 @@ class RetailOrderTools:
         if error:
             return error
         difference = round(difference, 2)
-        methods = self._profile_methods(order)
-        if payment_method_id not in methods:
-            return "Error: payment method not found"
-        method = methods[payment_method_id]
-        if method["source"] == "gift_card" and method["balance"] < difference:
-            return "Error: insufficient gift card balance to pay for the price difference"
+        _, error = self._method_covering(order, payment_method_id, difference, "the price difference")
+        if error:
+            return error
         order["status"] = "exchange requested"
         order["exchange_items"] = sorted(item_ids)
         order["exchange_new_items"] = sorted(new_item_ids)
