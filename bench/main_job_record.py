@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -26,12 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import save, table, ugst_command
+from bench.roles import repeated
 
 ROLE_ORDER = ("decomposer", "simulator", "agent", "tracker")
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
 def state_texts(state: dict[str, Any] | None) -> list[str]:
@@ -45,16 +41,6 @@ def state_texts(state: dict[str, Any] | None) -> list[str]:
         texts += [item["text"] for item in objective.get("requirements", [])]
         texts += [item["text"] for item in objective.get("preferences", [])]
     return texts
-
-
-def repeated(texts: list[str]) -> int:
-    seen: set[str] = set()
-    count = 0
-    for text in texts:
-        key = normalise(text)
-        count += key in seen
-        seen.add(key)
-    return count
 
 
 def describe(record: dict[str, Any]) -> dict[str, Any]:

@@ -216,14 +216,20 @@ def foreign(text: str, goal: str) -> bool:
     return bool(words) and sum(w in goal_words for w in words) < len(words) / 2
 
 
-def decomposition_scores(texts: list[str], sentences: list[list[str]], goal: str = "") -> dict[str, Any]:
-    covered = [all(has_term(texts, term) for term in terms) for terms in sentences]
+def repeated(texts: list[str]) -> int:
+    """How many of ``texts`` repeat an earlier one (normalised)."""
     seen: set[str] = set()
-    duplicates = 0
+    count = 0
     for text in texts:
         key = normalise(text)
-        duplicates += key in seen
+        count += key in seen
         seen.add(key)
+    return count
+
+
+def decomposition_scores(texts: list[str], sentences: list[list[str]], goal: str = "") -> dict[str, Any]:
+    covered = [all(has_term(texts, term) for term in terms) for terms in sentences]
+    duplicates = repeated(texts)
     added = [text for text in texts if goal and foreign(text, goal)]
     return {"items": len(texts), "covered": sum(covered), "sentences": len(sentences),
             "uncovered": [i + 1 for i, ok in enumerate(covered) if not ok], "duplicates": duplicates,
