@@ -13,7 +13,9 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from ugst_dspy.envs.services import UnavailableService
 
 ToolFunction = Callable[..., str]
 
@@ -32,6 +34,13 @@ class ToolEnvironment:
     name: str = ""
     #: tools whose call ends the conversation (τ-bench: ``transfer_to_human_agents``)
     terminal_tools: frozenset[str] = frozenset()
+    #: what a user may ask for that this environment cannot provide (its policy forbids it or no tool does
+    #: it), so the agent's right answer is to decline: the ``unavailable_service`` behaviour draws from these
+    #: (see :mod:`ugst_dspy.envs.services`); the base declares none
+    unavailable_services: tuple[UnavailableService, ...] = ()
+    #: the key under which a conversation record keeps :meth:`task_outcome` (``meta[outcome_key]``), or
+    #: ``None`` when the environment reports no outcome of its own
+    outcome_key: ClassVar[str | None] = None
 
     @classmethod
     def check_goal(cls, goal: Mapping[str, Any], data_dir: str | Path | None = None) -> str | None:
@@ -94,3 +103,11 @@ class ToolEnvironment:
 
     def state_hash(self) -> str:
         return db_hash(self.db)
+
+    # -- the outcome -----------------------------------------------------------------------------
+
+    def task_outcome(self, goal: Mapping[str, Any], agent_messages: list[str]) -> dict[str, Any] | None:
+        """The environment's own verdict on the conversation that just ran on it, as JSON (``reward`` and
+        why), from the goal record ``goal`` and the agent's messages to the user; ``None`` when the goal
+        gives nothing to check. It is reported beside UGST, never instead of it. The base checks nothing."""
+        return None

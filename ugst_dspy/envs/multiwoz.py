@@ -27,6 +27,7 @@ from typing import Any
 from ugst_dspy.envs import datafiles
 from ugst_dspy.envs.base import ToolEnvironment
 from ugst_dspy.envs.datafiles import data_dir
+from ugst_dspy.envs.unavailable import MULTIWOZ_UNAVAILABLE
 from ugst_dspy.errors import UgstError
 
 DB_DOMAINS: tuple[str, ...] = ("attraction", "hospital", "hotel", "police", "restaurant", "taxi", "train")
@@ -383,6 +384,8 @@ class MultiWOZEnv(ToolEnvironment):
     """
 
     name = "multiwoz"
+    unavailable_services = MULTIWOZ_UNAVAILABLE
+    outcome_key = "multiwoz_booking"
 
     def __init__(
         self, data_dir: str | Path | None = None, *, seed: int = 0, db: Mapping[str, Any] | None = None
@@ -410,6 +413,14 @@ class MultiWOZEnv(ToolEnvironment):
         from ugst_dspy.envs.goal_checks import multiwoz_goal_problem
 
         return multiwoz_goal_problem(goal)
+
+    def task_outcome(self, goal: Mapping[str, Any], agent_messages: list[str]) -> dict[str, Any] | None:
+        """The booking outcome: were the bookings the goal asks for made, with the right place and details
+        (see :mod:`ugst_dspy.envs.multiwoz_outcome`)? ``None`` for a goal that asks for no booking. The
+        agent's messages are not read: a booking counts only when a tool made it."""
+        from ugst_dspy.envs.multiwoz_outcome import booking_outcome
+
+        return booking_outcome(goal, self.db, self.bookings)
 
     # -- searches --------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ugst_dspy.envs.tau_common import TauEnvironment, as_json, count, money
+from ugst_dspy.envs.unavailable import AIRLINE_UNAVAILABLE
 
 NOW = datetime(2024, 5, 15, 15, 0, 0)
 MAX_PASSENGERS = 5
@@ -53,6 +54,7 @@ class AirlineEnv(TauEnvironment):
 
     name = "tau-airline-strict"
     domain = "airline"
+    unavailable_services = AIRLINE_UNAVAILABLE
 
     def __init__(self, data_dir: str | Path | None = None, policy_checks: bool = True) -> None:
         super().__init__(data_dir)

@@ -183,6 +183,7 @@ class TauEnvironment(ToolEnvironment):
 
     domain: ClassVar[str] = ""
     terminal_tools = frozenset({"transfer_to_human_agents"})
+    outcome_key = "tau_bench"
     #: the tools both domains share, by name; every other tool of ``tools/<domain>.json`` is a method of the
     #: same name (see :meth:`register_tools`)
     shared_tools: ClassVar[dict[str, ToolFunction]] = {
@@ -237,6 +238,16 @@ class TauEnvironment(ToolEnvironment):
         from ugst_dspy.envs.goal_checks import tau_goal_problem
 
         return tau_goal_problem(cls.domain, goal, data_dir)
+
+    def task_outcome(self, goal: Mapping[str, Any], agent_messages: list[str]) -> dict[str, Any] | None:
+        """The τ-bench outcome of a task (``actions`` present): the gold actions replayed on a fresh
+        environment of this class and the databases compared, and the task's outputs looked for in
+        ``agent_messages`` (see :mod:`ugst_dspy.envs.tau_outcome`); ``None`` for a goal without gold actions."""
+        if "actions" not in goal:
+            return None
+        from ugst_dspy.envs.tau_outcome import outcome
+
+        return outcome(type(self), dict(goal), self, agent_messages).to_json()
 
     def call(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Run a tool (see :meth:`ToolEnvironment.call`) after checking its arguments against its schema."""

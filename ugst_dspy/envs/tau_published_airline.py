@@ -35,6 +35,7 @@ from typing import Any
 
 from ugst_dspy.envs.tau_published import PublishedTauEnvironment
 from ugst_dspy.envs.tau_published_airline_search import AIRPORTS, BOOKABLE, direct_flights, onestop_flights
+from ugst_dspy.envs.unavailable import AIRLINE_UNAVAILABLE
 
 #: the ids a booking takes, the first not yet used (the last one is reused)
 RESERVATION_IDS = ("HATHAT", "HATHAU", "HATHAV")
@@ -52,6 +53,7 @@ class PublishedAirlineEnv(PublishedTauEnvironment):
 
     name = "tau-airline"
     domain = "airline"
+    unavailable_services = AIRLINE_UNAVAILABLE
 
     # -- look-ups ------------------------------------------------------------------------------------
 

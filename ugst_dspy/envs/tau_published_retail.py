@@ -17,6 +17,7 @@ from typing import Any
 
 from ugst_dspy.envs.tau_published import PublishedTauEnvironment, upstream_class
 from ugst_dspy.envs.tau_published_retail_orders import RetailOrderTools
+from ugst_dspy.envs.unavailable import RETAIL_UNAVAILABLE
 
 #: upstream's ``tau_bench.envs.retail.tools.<tool>`` modules, named in one of Python's call errors
 UPSTREAM_MODULE = "tau_bench.envs.retail.tools"
@@ -27,6 +28,7 @@ class PublishedRetailEnv(RetailOrderTools, PublishedTauEnvironment):
 
     name = "tau-retail"
     domain = "retail"
+    unavailable_services = RETAIL_UNAVAILABLE
 
     def call(self, name: str, arguments: dict[str, Any] | None = None) -> str:
         """Upstream's step (see :class:`PublishedTauEnvironment`), and what the shared dispatch leaves out: an

@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from ugst_dspy.envs.tau_common import TauEnvironment, as_json, money
+from ugst_dspy.envs.unavailable import RETAIL_UNAVAILABLE
 
 PENDING = "pending"
 ITEMS_MODIFIED = "pending (item modified)"
@@ -26,6 +27,7 @@ class RetailEnv(TauEnvironment):
 
     name = "tau-retail-strict"
     domain = "retail"
+    unavailable_services = RETAIL_UNAVAILABLE
 
     # -- look-ups ------------------------------------------------------------------------------------
 
