@@ -80,28 +80,31 @@ def grpo_records(
     token_budget: int = 2048,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The GRPO prompt records and counts: ``prompts``, ``too_long``, ``duplicates``, ``untracked``."""
-    from ugst_dspy.optimizers.layout import student_messages
+    from ugst_dspy.behaviours.record import recorded_behaviour
+    from ugst_dspy.optimizers.layout import recorded_student, student_messages
     from ugst_dspy.optimizers.sft_data import conversation_max_turns
     from ugst_dspy.optimizers.training import prompt_tokens
 
     records: list[dict[str, Any]] = []
     counts = {"prompts": 0, "too_long": 0, "duplicates": 0, "untracked": 0}
-    seen: set[tuple[str, str, int]] = set()
+    seen: set[tuple[str, str, int, str]] = set()
     for conversation in conversations:
         if conversation.initial_state is None:
             counts["untracked"] += 1
             continue
         max_turns = conversation_max_turns(conversation)
+        student, plan = recorded_student(conversation, program)
         for index, state in conversation_prefixes(conversation):
             prefix = conversation.turns[:index]
             turns_json = json.dumps([turn.model_dump(mode="json") for turn in prefix], sort_keys=True,
                                     ensure_ascii=False)
-            key = (conversation.instruction, turns_json, max_turns)
+            behaviour = recorded_behaviour(conversation, index, plan=plan) if plan is not None else None
+            key = (conversation.instruction, turns_json, max_turns, str(behaviour))
             if key in seen:
                 counts["duplicates"] += 1
                 continue
             seen.add(key)
-            prompt = student_messages(conversation.instruction, prefix, max_turns, program)
+            prompt = student_messages(conversation.instruction, prefix, max_turns, student, behaviour=behaviour)
             if prompt_tokens(tokenizer, prompt) > token_budget:
                 counts["too_long"] += 1
                 continue

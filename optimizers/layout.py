@@ -43,28 +43,45 @@ class StudentTurn:
     reasoning: dict[str, str] = field(default_factory=dict)
 
 
-def student_program(program: Any = None) -> Any:
+def student_program(program: Any = None, behaviours: Sequence[Any] = ()) -> Any:
     """The student program whose prompts are the layout: ``program`` itself, else ``ReasoningSimulator()``.
 
-    A program that is not a stateless reasoning simulator is refused (its outputs would not fit).
+    A program that is not a stateless reasoning simulator is refused (its outputs would not fit). With
+    ``behaviours`` (the specs of a record made with them) a program without them is copied and given them,
+    so its prompts have the ``behaviour`` input; ``program`` itself is never changed.
     """
+    import copy
+
     from ugst_dspy.errors import UgstError
     from ugst_dspy.modules.simulators import ReasoningSimulator
 
     if program is None:
-        return ReasoningSimulator()
+        return ReasoningSimulator(behaviours=behaviours)
     if not isinstance(program, ReasoningSimulator) or program.uses_state:
         name = getattr(program, "name", type(program).__name__)
         raise UgstError(f"the student program must be a reasoning simulator without state, not {name!r}")
+    if behaviours and not program.behaviours:
+        program = copy.deepcopy(program)
+        program.set_behaviours(behaviours)
     return program
 
 
+def recorded_student(conversation: Any, program: Any = None) -> tuple[Any, Any]:
+    """``(student program, behaviour plan)`` for a record: the program with the record's behaviours when it
+    was made with some (plan ``None`` otherwise)."""
+    from ugst_dspy.behaviours.record import recorded_plan
+
+    plan = recorded_plan(conversation)
+    return student_program(program, plan.specs if plan is not None else ()), plan
+
+
 def student_inputs(
-    goal: str, turns: Sequence[Turn], max_turns: int = DEFAULT_MAX_TURNS, program: Any = None
+    goal: str, turns: Sequence[Turn], max_turns: int = DEFAULT_MAX_TURNS, program: Any = None, behaviour: Any = None
 ) -> dict[str, str]:
     """The inputs the student sees before writing turn ``len(turns) + 1``: what the simulator module builds
-    (:meth:`~ugst_dspy.modules.simulators.UserSimulator.inputs`, its countdown option included)."""
-    return student_program(program).inputs(goal, turns, None, max_turns)
+    (:meth:`~ugst_dspy.modules.simulators.UserSimulator.inputs`, its countdown option and, for a program with
+    behaviours, ``behaviour`` included)."""
+    return student_program(program).inputs(goal, turns, None, max_turns, behaviour)
 
 
 def student_messages(
@@ -73,14 +90,16 @@ def student_messages(
     max_turns: int = DEFAULT_MAX_TURNS,
     program: Any = None,
     adapter: Any = None,
+    behaviour: Any = None,
 ) -> list[dict[str, str]]:
-    """The chat messages (system, demos, user) that ``program`` sends for this turn; no goal state."""
+    """The chat messages (system, demos, user) that ``program`` sends for this turn; no goal state (a
+    ``behaviour`` is rendered without the open parts of the goal)."""
     import dspy
 
     student = student_program(program)
     predictor = student.respond
     adapter = adapter or dspy.JSONAdapter()
-    inputs = student_inputs(goal, turns, max_turns, student)
+    inputs = student_inputs(goal, turns, max_turns, student, behaviour)
     messages = adapter.format(predictor.signature, list(predictor.demos), inputs)
     return [{"role": m["role"], "content": str(m["content"])} for m in messages]
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ugst_dspy.behaviours.record import recorded_behaviour
 from ugst_dspy.config import UGSTConfig
 from ugst_dspy.conversation import Conversation
 from ugst_dspy.errors import UgstError
@@ -26,6 +27,7 @@ from ugst_dspy.optimizers.layout import (
     StudentTurn,
     format_completion,
     parse_completion,
+    recorded_student,
     student_messages,
 )
 
@@ -75,12 +77,15 @@ def sft_records(
             continue
         max_turns = conversation_max_turns(conversation)
         stop_turn = conversation.stop_turn
+        student, plan = recorded_student(conversation, program)
         for index, turn in enumerate(conversation.turns):
             reasoning = turn_reasoning(turn)
             if reasoning is None:
                 continue
             stop = index == stop_turn
-            prompt = student_messages(conversation.instruction, conversation.turns[:index], max_turns, program)
+            behaviour = recorded_behaviour(conversation, index, plan=plan) if plan is not None else None
+            prompt = student_messages(conversation.instruction, conversation.turns[:index], max_turns, student,
+                                      behaviour=behaviour)
             records.append({
                 "prompt": prompt,
                 "completion": [{"role": "assistant", "content": format_completion(reasoning, turn.user, stop)}],
@@ -141,7 +146,8 @@ def generate_teacher_conversations(
     progress: Any = None,
 ) -> Any:
     """Run the state-steered reasoning teacher on the goals (default: the environment's training goals,
-    never its evaluation goals) and append its conversations to ``out``.
+    never its evaluation goals) and append its conversations to ``out``; with ``config.behaviours`` the
+    teacher is non-collaborative as asked (and still delivers its goal, steered by the state).
 
     Resumable (goals already in ``out`` are skipped). Returns the runner's :class:`BatchReport`.
     """
@@ -157,7 +163,7 @@ def generate_teacher_conversations(
     pool = ModelPool(config)
     pool.check()
     items = read_goals(goals or training_goals_path(env, data_dir), limit=limit)
-    teacher = ReasoningSimulator(max_turns=config.max_turns, use_state=True)
+    teacher = ReasoningSimulator(max_turns=config.max_turns, use_state=True, behaviours=config.behaviour_specs())
     runner = ConversationRunner(config, env, teacher, make_agent(agent, pool, agent_steps), pool, track=True,
                                 data_dir=Path(data_dir) if data_dir else None, program="reasoning-teacher")
     with ConversationWriter(out) as writer:

@@ -7,6 +7,9 @@ quick checks of a checkpoint and for embedding a simulator where DSPy is not wan
 
     student = LocalStudent.from_pretrained("exported/")
     turn = student(goal, turns, max_turns=10)   # StudentTurn(reply=..., stop=..., reasoning={...})
+
+With ``behaviours=[...]`` it is non-collaborative on request: pass each turn's ``behaviour``
+(``BehaviourPlan.turn``), as a simulator module is passed it.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ class LocalStudent:
     """Generate the next user turn with a trained checkpoint (a full or LoRA folder, or an exported one)."""
 
     def __init__(self, model: Any, tokenizer: Any, program: Any = None, *, max_new_tokens: int = 512,
-                 temperature: float = 0.7, seed: int = 0) -> None:
+                 temperature: float = 0.7, seed: int = 0, behaviours: Sequence[Any] = ()) -> None:
+        from ugst_dspy.optimizers.layout import student_program
+
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.program = program
+        self.program = student_program(program, behaviours) if behaviours else program
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.seed = seed
@@ -59,9 +64,11 @@ class LocalStudent:
         new = output[0, inputs["input_ids"].shape[1]:]
         return self.tokenizer.decode(new, skip_special_tokens=True)
 
-    def __call__(self, goal: str, turns: Sequence[Turn] = (), max_turns: int = DEFAULT_MAX_TURNS) -> StudentTurn:
-        """The next user turn; a completion that cannot be read is a one-line :class:`UgstError`."""
-        self.last_text = self.generate(student_messages(goal, turns, max_turns, self.program))
+    def __call__(self, goal: str, turns: Sequence[Turn] = (), max_turns: int = DEFAULT_MAX_TURNS,
+                 behaviour: Any = None) -> StudentTurn:
+        """The next user turn (``behaviour``: what the behaviours ask of it, ``BehaviourPlan.turn``); a
+        completion that cannot be read is a one-line :class:`UgstError`."""
+        self.last_text = self.generate(student_messages(goal, turns, max_turns, self.program, behaviour=behaviour))
         parsed = parse_completion(self.last_text, strict=False)
         if parsed is None:
             raise UgstError(f"the student's output is not a turn: {self.last_text[:120]!r}")

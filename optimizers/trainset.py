@@ -10,7 +10,10 @@ user message ``u_{i+1}``:
 - labels ``reference`` (the record's own user message ``u_{i+1}``) and ``reference_stop`` (whether that
   message is the user's stop message, :attr:`~ugst_dspy.conversation.Conversation.stop_turn`: never a turn
   the agent answered);
-- ``conversation_id`` and ``turn`` (``i + 1``), to trace an example back to its record.
+- ``conversation_id`` and ``turn`` (``i + 1``), to trace an example back to its record;
+- for a record made with behaviours, the input ``behaviour`` too: what the simulator was told before
+  ``u_{i+1}`` (:func:`~ugst_dspy.behaviours.record.recorded_behaviour`), so the optimised program learns under
+  the same pressure; :attr:`TrainSet.behaviours` are the specs to give the program.
 
 Records that are not tracked are skipped and counted. Splitting keeps every prefix of one conversation on
 the same side, so the validation score is not measured on prefixes of training conversations.
@@ -24,6 +27,8 @@ from dataclasses import dataclass, field
 
 import dspy
 
+from ugst_dspy.behaviours.record import recorded_behaviour, recorded_plan
+from ugst_dspy.behaviours.spec import BehaviourSpec
 from ugst_dspy.conversation import Conversation, Turn
 from ugst_dspy.errors import UgstError
 
@@ -38,6 +43,8 @@ class TrainSet:
     examples: list[dspy.Example] = field(default_factory=list)
     conversations: int = 0
     skipped_untracked: int = 0
+    #: the behaviours of the records made with them (the first spec of each name): give them to the program
+    behaviours: tuple[BehaviourSpec, ...] = ()
 
     def summary(self) -> str:
         note = f", {self.skipped_untracked} untracked skipped" if self.skipped_untracked else ""
@@ -73,8 +80,10 @@ def conversation_examples(conversation: Conversation, max_turns: int | None = No
     states = conversation.states
     seen = [simulator_view(turn) for turn in conversation.turns]
     stop_turn = conversation.stop_turn  # the user's stop message: the only turn whose reference is a stop
+    plan = recorded_plan(conversation)
     examples = []
     for i, turn in enumerate(conversation.turns):
+        extra = {"behaviour": recorded_behaviour(conversation, i, plan=plan)} if plan is not None else {}
         example = dspy.Example(
             goal=conversation.instruction,
             turns=seen[:i],
@@ -84,8 +93,9 @@ def conversation_examples(conversation: Conversation, max_turns: int | None = No
             reference_stop=i == stop_turn,
             conversation_id=conversation.key,
             turn=i + 1,
+            **extra,
         )
-        examples.append(example.with_inputs(*INPUT_FIELDS))
+        examples.append(example.with_inputs(*INPUT_FIELDS, *extra))
     return examples
 
 
@@ -101,6 +111,10 @@ def build_trainset(conversations: Iterable[Conversation], max_turns: int | None 
             continue
         result.conversations += 1
         result.examples.extend(conversation_examples(conversation, max_turns))
+        plan = recorded_plan(conversation)
+        if plan is not None:
+            known = {spec.name for spec in result.behaviours}
+            result.behaviours += tuple(spec for spec in plan.specs if spec.name not in known)
     return result
 
 

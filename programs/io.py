@@ -43,7 +43,20 @@ OPTION_CHECKS: dict[str, tuple[Any, str]] = {
     "countdown": (lambda v: isinstance(v, bool), "true or false"),
     "mode": (lambda v: v in ("batched", "per_component"), "batched or per_component"),
     "rules": (lambda v: isinstance(v, str) and _rule_set(v), "a known rule set name"),
+    "behaviours": (lambda v: _behaviours(v), "a list of behaviours ({name, rate, intensity}) of known names"),
 }
+
+
+def _behaviours(value: Any) -> bool:
+    from ugst_dspy.behaviours import as_specs
+
+    if not isinstance(value, list):
+        return False
+    try:
+        as_specs(value)
+    except UgstError:
+        return False
+    return True
 
 
 def build_program(kind: str, name: str, options: dict[str, Any] | None = None) -> dspy.Module:
@@ -54,9 +67,11 @@ def build_program(kind: str, name: str, options: dict[str, Any] | None = None) -
             raise UgstError(f"unknown simulator {name!r} (use one of {', '.join(SIMULATORS)})")
         cls = SIMULATORS[name]
         turns, countdown = options.get("max_turns", 10), options.get("countdown", False)
+        behaviours = options.get("behaviours", ())
         if cls is ReasoningSimulator:
-            return ReasoningSimulator(max_turns=turns, use_state=options.get("use_state", False), countdown=countdown)
-        return cls(max_turns=turns, countdown=countdown)
+            return ReasoningSimulator(max_turns=turns, use_state=options.get("use_state", False), countdown=countdown,
+                                      behaviours=behaviours)
+        return cls(max_turns=turns, countdown=countdown, behaviours=behaviours)
     if kind == "evaluator":
         from ugst_dspy.programs.evaluator import UGSTEvaluator
         from ugst_dspy.rules import get_rules
@@ -68,7 +83,7 @@ def build_program(kind: str, name: str, options: dict[str, Any] | None = None) -
 def describe(program: dspy.Module) -> dict[str, Any]:
     """The ``ugst`` entry of a program file for ``program``."""
     if isinstance(program, UserSimulator):
-        options: dict[str, Any] = {"max_turns": program.max_turns, "countdown": program.countdown}
+        options: dict[str, Any] = {"max_turns": program.max_turns, **program.options()}
         if isinstance(program, ReasoningSimulator):
             options["use_state"] = program.uses_state
         return {"kind": "simulator", "name": program.name, "options": options}

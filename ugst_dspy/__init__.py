@@ -5,6 +5,7 @@ transformers, trl, vllm); those load on first use of the parts that need them.
 """
 
 from ugst_dspy._version import __version__
+from ugst_dspy.behaviours import BEHAVIOURS, BehaviourPlan, BehaviourSpec, TurnBehaviour, make_plan
 from ugst_dspy.conversation import Conversation, ToolCall, Turn
 from ugst_dspy.errors import UgstError
 from ugst_dspy.files import (
@@ -27,7 +28,10 @@ from ugst_dspy.schemas import get_schema, validate
 from ugst_dspy.state import Category, GoalState, Status, SubComponent, TaskObjective
 
 __all__ = [
+    "BEHAVIOURS",
     "DEFAULT_RULES",
+    "BehaviourPlan",
+    "BehaviourSpec",
     "Category",
     "Conversation",
     "ConversationSet",
@@ -44,6 +48,7 @@ __all__ = [
     "TaskObjective",
     "ToolCall",
     "Turn",
+    "TurnBehaviour",
     "UgstError",
     "UpdateResult",
     "__version__",
@@ -54,6 +59,7 @@ __all__ = [
     "get_rules",
     "get_schema",
     "load_conversations",
+    "make_plan",
     "read_conversations",
     "read_decompositions",
     "read_goals",

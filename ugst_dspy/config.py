@@ -14,6 +14,8 @@ steering_tracker_mode = "batched"   # steering and rewards: the state a simulato
 model = "vllm:smollm2@http://127.0.0.1:8000/v1"
 temperature = 0.7
 
+behaviours = ["impatience", { name = "digression", rate = 0.3, intensity = "mild" }]  # docs/behaviours.md
+
 [roles.tracker]
 model = "openai/gpt-4o-mini"
 timeout = 60      # seconds a request may wait on the server (sending, each read); then it fails
@@ -113,6 +115,9 @@ class UGSTConfig:
     adapter: str = field(default="json", metadata={"help": "DSPy adapter of our modules: json or chat."})
     num_retries: int = field(default=3, metadata={"help": "Retries with backoff on server errors and timeouts."})
     cache: bool = field(default=False, metadata={"help": "Use DSPy's response cache."})
+    behaviours: list[Any] = field(default_factory=list, metadata={
+        "help": "Non-collaborative behaviours of the simulator (docs/behaviours.md): names, NAME:rate=R,intensity=I "
+                "strings or {name, rate, intensity} tables; empty for a collaborative user."})
     gguf_engine: str = field(default="auto", metadata={
         "help": "Engine of GGUF models (the embedded ones included): auto (llama.cpp when llama-cpp-python is "
                 "installed, else transformers), llamacpp or transformers."})
@@ -128,6 +133,15 @@ class UGSTConfig:
             check_fields(RoleConfig, vars(self.roles[role]), ROLE_CHECKS, f"roles.{role}.")
             _check_request_limits(role, self.roles[role])
         check_fields(UGSTConfig, {k: v for k, v in vars(self).items() if k != "roles"}, TOP_CHECKS)
+        self.behaviour_specs()  # an unknown behaviour or a bad rate is one line, here
+
+    def behaviour_specs(self) -> tuple[Any, ...]:
+        """``behaviours`` as :class:`~ugst_dspy.behaviours.BehaviourSpec` objects."""
+        from ugst_dspy.behaviours.spec import as_specs
+
+        if not isinstance(self.behaviours, (list, tuple)):
+            raise UgstError(f"behaviours must be a list, got {self.behaviours!r}")
+        return as_specs(self.behaviours)
 
     # -- building --------------------------------------------------------------------------------
 
@@ -214,6 +228,7 @@ class UGSTConfig:
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["roles"] = {role: dataclasses.asdict(self.roles[role]) for role in ROLES}
+        data["behaviours"] = [spec.to_json() for spec in self.behaviour_specs()]
         return data
 
 

@@ -9,7 +9,7 @@ is one document whose ``rows`` are the success table and whose other keys hold t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -89,6 +89,11 @@ def evaluate(
     similarity: bool = typer.Option(
         False, "--similarity", help="Embedding similarity of user utterances to their goal (a BERTScore stand-in)."
     ),
+    outcomes: Optional[bool] = typer.Option(
+        None, "--outcomes/--no-outcomes",
+        help="The agent-side table (task success, agent failed vs goal not delivered, turns, tool errors); default: "
+             "on when a conversation has a task outcome or behaviours.",
+    ),
     config: ConfigFile = None,
     rater_model: RaterModel = None,
     seed: Seed = None,
@@ -125,6 +130,7 @@ def evaluate(
         sections.append(_diversity(loaded, group_by, fmt, extra))
     if similarity:
         sections.append(_similarity(loaded, group_by, fmt, extra))
+    sections += _behaviours_and_outcomes(loaded, group_by, get_rules(rules), outcomes, fmt, extra)
 
     envs = environments(loaded)
     extra["environments"] = dict(envs.most_common())
@@ -143,6 +149,30 @@ def evaluate(
     else:
         write_text_atomic(out, text + "\n")
         typer.echo(f"wrote {out}", err=True)
+
+
+def _behaviours_and_outcomes(
+    loaded: list[Conversation], group_by: str | None, rules: Any, outcomes: bool | None, fmt: str,
+    extra: dict[str, Any],
+) -> list[str]:
+    """The behaviour check (records made with behaviours) and the agent-side table (see ``--outcomes``)."""
+    from ugst_dspy.metrics.agent_outcome import outcome_table, task_reward
+    from ugst_dspy.metrics.behaviours import behaviour_table, plan_of
+    from ugst_dspy.report.behaviour_table import behaviours_json, format_behaviours, format_outcomes, outcomes_json
+
+    sections = []
+    with_behaviours = any(plan_of(c) is not None for c in loaded)
+    if with_behaviours:
+        rows = behaviour_table(loaded, group_by)
+        extra["behaviours"] = behaviours_json(rows)
+        sections.append("" if fmt == "json" else format_behaviours(rows, fmt))
+    if outcomes is None:
+        outcomes = with_behaviours or any(task_reward(c) is not None for c in loaded)
+    if outcomes:
+        table = outcome_table(loaded, group_by, rules)
+        extra["outcomes"] = outcomes_json(table)
+        sections.append("" if fmt == "json" else format_outcomes(table, fmt))
+    return sections
 
 
 def _agreement(loaded: list[Conversation], other: Path, final_only: bool, fmt: str, extra: dict[str, Any]) -> str:

@@ -98,6 +98,8 @@ def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, s
     if not data.examples:
         why = f"{data.skipped_untracked} untracked; run `ugst track` first" if data.skipped_untracked else "no turns"
         raise UgstError(f"{conversations}: no tracked conversations to learn from ({why})")
+    if data.behaviours:  # conversations of a non-collaborative simulator: optimise it under the same behaviours
+        program.set_behaviours(data.behaviours)
     split = split_examples(data.examples, train=options.train, val=options.val, seed=options.seed)
 
     rules = get_rules(settings.rules)

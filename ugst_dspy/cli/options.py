@@ -25,6 +25,10 @@ Mix = Annotated[bool, typer.Option("--mix", help="Add to an output made with oth
 RetryFailed = Annotated[bool, typer.Option("--retry-failed/--no-retry-failed", help="Retry the items that failed in an earlier run into the same output (listed in OUT.failed).")]
 AllowEvalOverlap = Annotated[bool, typer.Option("--allow-eval-overlap", help="Train even when a training goal is an evaluation goal (same id or instruction): a warning, and the run record counts them.")]
 EvalGoals = Annotated[Optional[list[Path]], typer.Option("--eval-goals", help="A goal file you evaluate on, kept out of training like every environment's test goals (repeatable).")]
+Behaviours = Annotated[Optional[list[str]], typer.Option(
+    "--behaviour", "-b", help="A non-collaborative behaviour of the simulator (repeatable; replaces the config's "
+    "behaviours): unavailable_service, digression, impatience or incomplete_utterance, optionally "
+    "NAME:rate=R,intensity=mild|moderate|strong (docs/behaviours.md).")]
 Mode = Annotated[Optional[str], typer.Option(
     "--mode", help="Tracker mode of the recorded states, which the tables read: per_component (default, the "
     "paper's) or batched (config: tracker_mode).")]

@@ -11,6 +11,7 @@ from ugst_dspy.cli.options import (
     AgentModel,
     AllModels,
     AllowEvalOverlap,
+    Behaviours,
     ConfigFile,
     DecomposerModel,
     EvalGoals,
@@ -54,6 +55,7 @@ def sft(
     limit: Limit = None,
     workers: Workers = 1,
     mode: Mode = None,
+    behaviour: Behaviours = None,
     config: ConfigFile = None,
     model: AllModels = None,
     decomposer_model: DecomposerModel = None,
@@ -103,7 +105,7 @@ def sft(
             config,
             {"all": model, "decomposer": decomposer_model, "tracker": tracker_model, "simulator": simulator_model,
              "agent": agent_model},
-            seed=seed, tracker_mode=mode, max_turns=turns,
+            seed=seed, tracker_mode=mode, max_turns=turns, behaviours=behaviour,
         )
         report = generate_teacher_conversations(
             teacher_runs, settings, env, goals, limit=limit, agent=agent, workers=workers, data_dir=data_dir,

@@ -10,6 +10,7 @@ import typer
 from ugst_dspy.cli.options import (
     AgentModel,
     AllModels,
+    Behaviours,
     ConfigFile,
     DecomposerModel,
     Limit,
@@ -55,6 +56,7 @@ def simulate(
     mode: Mode = None,
     steering_mode: SteeringMode = None,
     countdown: Annotated[Optional[bool], typer.Option("--countdown/--no-countdown", help="Tell the simulator before each message which turn it is and how many are left (default: the program's own setting, off for the paper's configurations, which state the limit once).")] = None,
+    behaviour: Behaviours = None,
     config: ConfigFile = None,
     model: AllModels = None,
     decomposer_model: DecomposerModel = None,
@@ -92,7 +94,7 @@ def simulate(
         config,
         {"all": model, "decomposer": decomposer_model, "tracker": tracker_model, "simulator": simulator_model,
          "agent": agent_model},
-        seed=seed, tracker_mode=mode, steering_tracker_mode=steering_mode, max_turns=turns,
+        seed=seed, tracker_mode=mode, steering_tracker_mode=steering_mode, max_turns=turns, behaviours=behaviour,
     )
     pool = ModelPool(settings)
     pool.check()
@@ -103,6 +105,8 @@ def simulate(
     user = load_program(program) if program else make_simulator(simulator, settings.max_turns)
     if countdown is not None:
         user.countdown = countdown
+    if settings.behaviours or behaviour is not None:  # flags, then the config; else the program's own
+        user.set_behaviours(settings.behaviour_specs())
     goal_file = goals or (training_goals_path if split == "train" else default_goals_path)(env, data_dir)
     items = read_goals(goal_file, limit=limit)
     check_goals(env, items, goal_file, data_dir)  # goals of another environment: one line, before any run

@@ -77,10 +77,19 @@ def state_counts(state: GoalState, rules: RuleSet = DEFAULT_RULES) -> dict[Categ
     return {c: Rate(successes[c], totals[c]) for c in CATEGORIES}
 
 
+#: groupings that are derived rather than read: ``behaviour`` is ``meta.behaviour`` (``impatience+digression``),
+#: ``none`` for a record made without behaviours
+DERIVED_GROUPS: dict[str, Callable[[Conversation], str]] = {
+    "behaviour": lambda conversation: str(conversation.meta.get("behaviour") or "none"),
+}
+
+
 def group_key(group_by: str | None) -> Callable[[Conversation], str]:
     """A function naming the group of a conversation by a meta path (``None``: one group, ``all``)."""
     if not group_by:
         return lambda conversation: "all"
+    if group_by in DERIVED_GROUPS:
+        return DERIVED_GROUPS[group_by]
 
     def key(conversation: Conversation) -> str:
         value = meta_value(conversation, group_by)
@@ -91,7 +100,7 @@ def group_key(group_by: str | None) -> Callable[[Conversation], str]:
 
 def check_group_by(conversations: Iterable[Conversation], group_by: str | None) -> None:
     """Refuse (one line) a ``group_by`` path that no conversation has: a typo would put all in group ``n/a``."""
-    if not group_by:
+    if not group_by or group_by in DERIVED_GROUPS:
         return
     conversations = list(conversations)
     if conversations and all(meta_value(c, group_by) is None for c in conversations):

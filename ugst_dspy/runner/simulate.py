@@ -7,6 +7,15 @@ returns it with ``ended_by: error`` and ``meta.failure`` (the error, the role an
 item it raises :class:`~ugst_dspy.runner.failure.ItemFailed`, so the run records it as a failure, never as a
 result, and goes on.
 
+With behaviours (a simulator built with ``behaviours=[...]``, ``ugst simulate --behaviour``), each goal gets
+its plan (:meth:`~ugst_dspy.modules.simulators.UserSimulator.plan_behaviours`, seeded by the run's seed and the
+goal id): before every user message the simulator is told what the behaviours ask of it, with the parts of
+its goal still open when it sees the state; each turn records the behaviours that acted on it
+(``turn.behaviours``) and ``meta.behaviours`` the plan (``meta.behaviour``, its label, groups tables).
+
+The environment reports the task outcome itself (``ToolEnvironment.task_outcome``: τ-bench's reward, the
+MultiWOZ booking outcome), recorded under ``meta[env.outcome_key]`` beside UGST.
+
 The states a record holds come from the evaluation tracker (``config.tracker_mode``, the paper's
 per-component judge by default); a simulator that reads the state (state-steered, the SFT teacher) sees the
 steering tracker's (``config.steering_tracker_mode``, batched by default), one tracker when the two agree.
@@ -74,7 +83,10 @@ class ConversationRunner:
     program: str | None = None
 
     def __post_init__(self) -> None:
-        rules = get_rules(self.config.rules)
+        rules = self.rules = get_rules(self.config.rules)
+        if self.simulator.behaviours:  # a behaviour the environment cannot serve fails here, before any model runs
+            self.simulator.plan_behaviours("check", self.env_name, seed=self.config.seed,
+                                           max_turns=self.config.max_turns)
         self.decomposer = DecomposeGoal(rules)
         self.tracker = GoalStateTracker(mode=self.config.tracker_mode, rules=rules)  # type: ignore[arg-type]
         # What a state-steered simulator sees: the recorded (evaluation) state when the two modes agree, else
@@ -118,6 +130,10 @@ class ConversationRunner:
         from ugst_dspy.envs.registry import make_env
 
         env = make_env(self.env_name, self.data_dir)
+        plan = None
+        if self.simulator.behaviours:
+            plan = self.simulator.plan_behaviours(goal.id, self.env_name, seed=self.config.seed,
+                                                  max_turns=self.config.max_turns)
         usage = UsageRecorder()
         started = time.perf_counter()
         turns: list[Turn] = []
@@ -133,9 +149,10 @@ class ConversationRunner:
                 state = steer = initial  # the recorded (evaluation) state and the one the simulator sees
                 for turn_number in range(1, self.config.max_turns + 1):
                     role = "simulator"
+                    acting = plan.turn(turn_number, steer, self.rules) if plan is not None else None
                     with usage.role("simulator"):
                         said = self.simulator(goal=goal.instruction, turns=turns, state=steer,
-                                              max_turns=self.config.max_turns)
+                                              max_turns=self.config.max_turns, behaviour=acting)
                     if said.stop and not said.reply:
                         # The stop message is the last turn (docs/ugst.md, "The user's stop message"): the marker,
                         # the reasoning, no agent reply; its state is the one after the agent's last answer.
@@ -143,6 +160,8 @@ class ConversationRunner:
                                          state=state if self.track else None)
                         if said.reasoning:
                             stop_turn.reasoning = said.reasoning  # type: ignore[attr-defined]
+                        if acting is not None:
+                            stop_turn.behaviours = list(acting.names)  # type: ignore[attr-defined]
                         if self.track and state is not None:
                             stop_turn.illegal_updates = []  # type: ignore[attr-defined]
                         turns.append(stop_turn)
@@ -151,6 +170,8 @@ class ConversationRunner:
                     turn = Turn(user=said.reply, agent="", tool_calls=[], state=None)
                     if said.reasoning:
                         turn.reasoning = said.reasoning  # type: ignore[attr-defined]
+                    if acting is not None:
+                        turn.behaviours = list(acting.names)  # type: ignore[attr-defined]
                     agent_stop = False
                     if not said.stop:
                         role = "agent"
@@ -198,16 +219,11 @@ class ConversationRunner:
         if error is not None:
             meta["error"] = error_text(error)
             meta["failure"] = error
-        outcome = self.outcome(env, goal, turns)
-        if outcome is not None:
-            meta["tau_bench"] = outcome
+        if plan is not None:
+            meta["behaviours"] = plan.to_json()
+            meta["behaviour"] = plan.label
+        outcome = env.task_outcome(goal.fields, [turn.agent for turn in turns])
+        if outcome is not None and env.outcome_key:
+            meta[env.outcome_key] = outcome
         return Conversation(id=goal.id, goal_id=goal.id, instruction=goal.instruction, initial_state=initial,
                             turns=turns, ended_by=ended_by, meta=meta)  # type: ignore[arg-type]
-
-    def outcome(self, env: Any, goal: Goal, turns: list[Turn]) -> dict[str, Any] | None:
-        """The τ-bench outcome (gold actions replayed, databases compared) beside UGST, for τ-bench goals."""
-        if not self.env_name.startswith("tau-") or "actions" not in goal.fields:
-            return None
-        from ugst_dspy.envs.tau_outcome import outcome
-
-        return outcome(type(env), goal.fields, env, [turn.agent for turn in turns]).to_json()
