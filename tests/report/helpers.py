@@ -60,3 +60,49 @@ def evil() -> Conversation:
                    "tool_calls": [{"name": EVIL, "arguments": {EVIL: EVIL}, "result": EVIL}]}],
         "ended_by": "user_stop", "meta": {"simulator": EVIL, "models": {EVIL: EVIL}},
     })
+
+
+#: the behaviour runs of :func:`behaved`, one per conversation in turn (``()``: a run without behaviours)
+RUNS = (("impatience",), ("impatience", "digression"), ("unavailable_service",), ())
+
+
+def behaved(count: int, seed: int = 5, prefix: str = "beh") -> list[Conversation]:
+    """Synthetic conversations made with behaviours (each at rate 1), cycling through
+    :data:`RUNS`: the message of an odd turn shows each behaviour that acted on it, that of an even turn does
+    not; the agent declines an unavailable service. One task outcome each (failed on every third)."""
+    from ugst_dspy.behaviours import BehaviourSpec, make_plan
+    from ugst_dspy.envs.services import UnavailableService
+
+    service = UnavailableService("price_match", "match a lower price you saw elsewhere", "no price matching",
+                                 ("price match", "lower price"))
+    out = []
+    for n, conversation in enumerate(synthetic(count, seed=seed, prefix=prefix)):
+        record = conversation.to_json()
+        names = RUNS[n % len(RUNS)]
+        record["meta"]["tau_bench"] = {"reward": 0.0 if n % 3 == 0 else 1.0}
+        if not names:
+            out.append(Conversation.from_json(record))
+            continue
+        plan = make_plan([BehaviourSpec(name, 1.0) for name in names], record["goal_id"],
+                         max_turns=len(record["turns"]), services=[service]).to_json()
+        record["meta"]["behaviours"] = plan
+        record["meta"]["behaviour"] = "+".join(names)
+        for k, turn in enumerate(record["turns"]):
+            number = k + 1
+            acted = [name for name in names if number in plan["schedule"][name]]
+            turn["behaviours"] = acted
+            words = [f"user {n}/{k}"]
+            if number % 2:
+                words += [_showing(name, number, plan) for name in acted]
+            turn["user"] = " ".join(words)
+            if "unavailable_service" in acted:
+                turn["agent"] = "Sorry, we cannot price match."
+        out.append(Conversation.from_json(record))
+    return out
+
+
+def _showing(name: str, number: int, plan: dict) -> str:
+    """A sentence the rule check of ``name`` finds (see :func:`ugst_dspy.metrics.behaviours.shows`)."""
+    if name == "digression":
+        return f"By the way, the {plan['drawn']['digression']['tangents'][str(number)]['keywords'][0]}."
+    return {"impatience": "Please hurry up.", "unavailable_service": "Can you price match it?"}[name]

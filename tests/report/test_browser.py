@@ -1,6 +1,6 @@
 """The HTML report in a real headless Chromium, driven over the DevTools Protocol: it loads without errors,
-filters, expands a conversation into its timeline, escapes everything, and exports human annotations that
-the agreement metric reads.
+filters, expands a conversation into its timeline, escapes everything, exports human annotations that
+the agreement metric reads, and shows the behaviours of non-collaborative runs (badges, filter).
 
 Needs Debian's chromium at /usr/bin/chromium (``apt-get install -y chromium``); skipped without it. Set
 ``UGST_SCREENSHOTS=DIR`` to keep the screenshots.
@@ -23,7 +23,7 @@ from ugst_dspy.report import render_report
 from ugst_dspy.state import Category
 
 from .cdp import CHROMIUM, Chromium
-from .helpers import EVIL, evil, examples, synthetic
+from .helpers import EVIL, behaved, evil, examples, synthetic
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
@@ -70,6 +70,7 @@ def test_report_filters_expands_and_escapes(page, conversations, tmp_path):
     assert page.errors == []
     everyone = [c.key for c in conversations]
     assert page.evaluate("window.ugstReport.matchingKeys()") == everyone
+    assert page.evaluate("document.getElementById('f-behaviour') === null")  # no behaviours, no such filter
     assert page.evaluate("window.ugstReport.visibleKeys()") == everyone[:50]  # one page only
     assert page.evaluate("document.querySelectorAll('.detail').length") == 0  # nothing built before it is opened
 
@@ -172,4 +173,97 @@ def test_annotations_export_as_records_the_agreement_metric_reads(page, tmp_path
     while not (downloads / "annotations.jsonl").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [c.key for c in read_conversations(downloads / "annotations.jsonl")] == ["retail-test-0#steered"]
+    assert page.errors == []
+
+
+def test_behaviour_badges_on_the_timeline_and_the_behaviour_filter(page, tmp_path):
+    runs = behaved(12)
+    odd = behaved(2, prefix="evil-beh")[1].to_json()  # a behaviour whose name is markup
+    odd["meta"]["behaviour"] = EVIL
+    odd["meta"]["behaviours"]["specs"].append({"name": EVIL, "rate": 1.0, "intensity": "mild"})
+    odd["turns"][0]["behaviours"] = [EVIL]
+    conversations = [*runs, *examples(), Conversation.from_json(odd)]
+    report = tmp_path / "behaviours.html"
+    report.write_text(render_report(conversations, title="behaviours"), encoding="utf-8")
+    page.errors.clear()
+    page.open(report.as_uri(), ready=READY)
+    assert page.evaluate("window.ugstReport.matchingKeys()") == [c.key for c in conversations]
+    options = page.evaluate("Array.from(document.querySelectorAll('#f-behaviour option')).map(o => o.value)")
+    assert options == ["", "n:impatience", "n:digression", "n:unavailable_service", "n:" + EVIL, "l:none",
+                       "l:impatience", "l:impatience+digression", "l:unavailable_service", "l:" + EVIL]
+
+    def label(c: Conversation) -> str:
+        return c.meta.get("behaviour") or "none"
+
+    def names(c: Conversation) -> list[str]:  # the behaviours the run asked for
+        return [spec["name"] for spec in c.meta.get("behaviours", {}).get("specs", [])]
+
+    choose(page, "f-behaviour", "n:digression")
+    wanted = [c.key for c in conversations if "digression" in names(c)]
+    assert len(wanted) == 4 and page.evaluate("window.ugstReport.visibleKeys()") == wanted
+    assert page.evaluate("document.getElementById('count').textContent").startswith(f"{len(wanted)} of ")
+    choose(page, "f-behaviour", "l:none")  # the runs without behaviours, the example records among them
+    wanted = [c.key for c in conversations if label(c) == "none"]
+    assert len(wanted) == 3 + len(examples()) and page.evaluate("window.ugstReport.visibleKeys()") == wanted
+    assert page.evaluate("Array.from(document.querySelectorAll('#list-body td.beh')).map(td => td.textContent)") \
+        == ["none"] * len(wanted)
+    choose(page, "f-behaviour", "l:impatience")  # exactly impatience, not impatience+digression
+    wanted = [c.key for c in conversations if label(c) == "impatience"]
+    assert len(wanted) == 3 and page.evaluate("window.ugstReport.matchingKeys()") == wanted
+    choose(page, "f-behaviour", "n:impatience")
+    choose(page, "f-ended", "max_turns")  # combines with the other filters
+    wanted = [c.key for c in conversations if "impatience" in names(c) and c.ended_by == "max_turns"]
+    assert 0 < len(wanted) < 9 and page.evaluate("window.ugstReport.matchingKeys()") == wanted
+    page.evaluate("document.getElementById('f-reset').click()")
+    assert page.evaluate("document.getElementById('f-behaviour').value") == ""
+    assert page.evaluate("window.ugstReport.matchingKeys()") == [c.key for c in conversations]
+
+    two = runs[1]  # impatience+digression: odd messages show what acted on them, even ones do not
+    assert label(two) == "impatience+digression"
+    expand(page, two.key)
+    detail = f'.detail[data-key="{two.key}"]'
+    heads = page.evaluate(f"Array.from(document.querySelectorAll('{detail} .heads .badge')).map(b => b.textContent)")
+    assert "behaviour: impatience+digression" in heads
+    shown = sum(n % 2 == 0 for n in range(len(two.turns)))
+    assert f"impatience: shown {shown}/{len(two.turns)}" in heads
+    badges = page.evaluate(f"Array.from(document.querySelectorAll('{detail} tr.bhrow td.bhs')).map(td =>"
+                           " [td.dataset.turn, Array.from(td.querySelectorAll('.bh')).map(b =>"
+                           " [b.dataset.behaviour, b.classList.contains('on'), b.classList.contains('off'), b.title,"
+                           " b.textContent])])")
+    assert badges[0] == ["0", []]  # nothing before the first message
+    for k, turn in enumerate(two.turns, start=1):
+        shows = k % 2 == 1
+        state = "shown" if shows else "not shown"
+        assert badges[k] == [str(k), [[name, shows, not shows, f"{name}: {state}", name[:3]]
+                                      for name in turn.model_extra["behaviours"]]]
+    transcript = page.evaluate(f"Array.from(document.querySelectorAll('{detail} .turn h4')).map(h =>"
+                               " Array.from(h.querySelectorAll('.bh')).map(b => [b.textContent, b.dataset.shown]))")
+    assert transcript[0] == [["impatience", "shown"], ["digression", "shown"]]
+    assert transcript[1] == [["impatience", "not shown"], ["digression", "not shown"]]
+    colour = page.evaluate(f"getComputedStyle(document.querySelector('{detail} tr.bhrow .bh.on')).backgroundColor")
+    hollow = page.evaluate(f"getComputedStyle(document.querySelector('{detail} tr.bhrow .bh.off')).backgroundColor")
+    assert colour != hollow and hollow == "rgb(255, 255, 255)"  # filled when shown, outlined when not
+    page.evaluate(f"document.querySelector('{detail} td.bhs[data-turn=\"2\"]').click()")
+    assert page.evaluate(f"document.querySelector('{detail} .turn.hl').dataset.turn") == "2"
+
+    service = runs[2]
+    assert label(service) == "unavailable_service"
+    expand(page, service.key)
+    title = page.evaluate(f"document.querySelector('.detail[data-key=\"{service.key}\"] .turn .bh').title")
+    assert title == "unavailable service: shown \u00b7 the agent declined"
+    plain = examples()[0]
+    expand(page, plain.key)
+    assert page.evaluate(f"document.querySelectorAll('.detail[data-key=\"{plain.key}\"] .bh').length") == 0
+    assert page.evaluate(f"document.querySelectorAll('.detail[data-key=\"{plain.key}\"] tr.bhrow').length") == 0
+    shot = page.screenshot(tmp_path / "behaviours.png", full_page=True)
+    assert shot.read_bytes().startswith(PNG)
+    keep_screenshot(shot)
+
+    choose(page, "f-behaviour", "l:" + EVIL)
+    assert page.evaluate("window.ugstReport.visibleKeys()") == [conversations[-1].key]
+    expand(page, conversations[-1].key)
+    assert page.evaluate("document.querySelector('.detail .bhlabel').textContent") == "behaviour: " + EVIL
+    assert page.evaluate("document.querySelector('.detail .turn .bh').dataset.behaviour") == EVIL
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert page.evaluate("window.__xss === undefined") is True
     assert page.errors == []

@@ -9,6 +9,13 @@ megabytes, while every text (turns, sub-components, reasons) is kept whole.
 
 Tool-call arguments and results longer than :data:`MAX_TOOL_CHARS` characters of JSON are cut to a string
 preview (and exported so by annotation mode); everything else is carried as read.
+
+A record made with behaviours (non-collaborative users, :mod:`ugst_dspy.behaviours`) adds its run's label
+(``bl``: ``impatience+digression``) and behaviour names (``bn``), and each turn a behaviour acted on adds
+``bh``: ``[name, shown]`` per behaviour, ``shown`` the rule check of :func:`ugst_dspy.metrics.behaviours.check_turns`
+(``null`` for a message it does not check, the user's bare stop message), and ``dec`` whether the agent
+declined an unavailable service. The report then lists every name and label once (``behaviours``); a report
+without such records has none of these keys.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ugst_dspy.conversation import Conversation
+from ugst_dspy.metrics.behaviours import behaviour_names, check_turns, plan_of, turn_behaviours
 from ugst_dspy.metrics.diagnostics import DEFAULT_STUCK_TURNS, DETERMINISTIC_CLASSES, STATE_CLASSES, diagnose
 from ugst_dspy.metrics.success import group_key
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
@@ -123,15 +131,45 @@ def _reasoning_text(reasoning: Any) -> str:
     return reasoning if isinstance(reasoning, str) else ""
 
 
+def behaviour_label(conversation: Conversation) -> str | None:
+    """The run's behaviour label (``meta.behaviour``, else the plan's names joined by ``+``, ``none`` for a plan
+    without any); ``None`` for a record made without behaviours."""
+    label = conversation.meta.get("behaviour")
+    if isinstance(label, str) and label:
+        return label
+    if plan_of(conversation) is None:
+        return None
+    return "+".join(behaviour_names(conversation)) or "none"
+
+
+def _behaviour_turns(conversation: Conversation) -> dict[int, dict[str, Any]]:
+    """Per turn index (0-based) a behaviour acted on: ``bh`` (``[name, shown]``) and ``dec`` when checked."""
+    checks = {check.number: check for check in check_turns(conversation)}
+    out: dict[int, dict[str, Any]] = {}
+    for index, turn in enumerate(conversation.turns):
+        acted = turn_behaviours(turn)
+        if not acted:
+            continue
+        check = checks.get(index + 1)
+        entry: dict[str, Any] = {"bh": [[name, check.shown.get(name) if check else None] for name in acted]}
+        if check is not None and check.declined is not None:
+            entry["dec"] = check.declined
+        out[index] = entry
+    return out
+
+
 def conversation_json(
     conversation: Conversation, group: int, stuck_turns: int | None = DEFAULT_STUCK_TURNS
 ) -> dict[str, Any]:
     """One conversation in the report's compact form (see the module docstring); ``stuck_turns`` as in
     :func:`ugst_dspy.metrics.diagnostics.diagnose` (``None``: no misprioritisation check)."""
     items, states = _encode_states(conversation)
+    label = behaviour_label(conversation)
+    acted = _behaviour_turns(conversation) if label is not None else {}
     turns = []
-    for turn, (codes, reasons) in zip(conversation.turns, states[1:]):
+    for index, (turn, (codes, reasons)) in enumerate(zip(conversation.turns, states[1:])):
         entry: dict[str, Any] = {"u": turn.user, "a": turn.agent, "tc": _tool_calls(turn), "s": codes}
+        entry.update(acted.get(index, {}))
         if reasons:
             entry["r"] = reasons
         extra = turn.model_extra or {}
@@ -162,7 +200,23 @@ def conversation_json(
         out["r0"] = states[0][1]
     if conversation.id is not None:
         out["id"] = conversation.id
+    if label is not None:
+        out["bl"] = label
+        out["bn"] = behaviour_names(conversation)
     return out
+
+
+def behaviours_index(encoded: Sequence[dict[str, Any]]) -> dict[str, list[str]] | None:
+    """Every behaviour name (of the runs' plans) and run label of the encoded conversations, in order of first
+    appearance (``none`` for the records made without behaviours); ``None`` when no conversation has them."""
+    if not any("bl" in c for c in encoded):
+        return None
+    names: dict[str, None] = {}
+    labels: dict[str, None] = {}
+    for c in encoded:
+        labels[c.get("bl", "none")] = None
+        names.update(dict.fromkeys(c.get("bn", ())))
+    return {"names": list(names), "labels": list(labels)}
 
 
 def report_data(
@@ -181,7 +235,7 @@ def report_data(
     for conversation in conversations:
         group = groups.setdefault(key(conversation), len(groups))
         encoded.append(conversation_json(conversation, group, stuck_turns))
-    return {
+    out: dict[str, Any] = {
         "version": 1,
         "title": title,
         "annotate": annotate,
@@ -193,6 +247,10 @@ def report_data(
         "diagnostics": list(DETERMINISTIC_CLASSES if stuck_turns is None else STATE_CLASSES),
         "conversations": encoded,
     }
+    behaviours = behaviours_index(encoded)
+    if behaviours is not None:
+        out["behaviours"] = behaviours
+    return out
 
 
 def embed_json(data: Any) -> str:

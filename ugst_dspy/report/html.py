@@ -4,8 +4,15 @@ The file needs nothing but a browser: styles and script are inline, nothing is f
 summary (the per-category success table with counts, a bar chart per group in inline SVG, failure
 diagnostics, end reasons and LM usage); every conversation is embedded once as JSON
 (:mod:`ugst_dspy.report.data`) and the script (:mod:`ugst_dspy.report.script`) lists them one page at a
-time, filters them (category and final status, diagnostic, group, end reason) and builds a conversation's
-goal-state timeline and turns only when it is expanded, so thousands of conversations open in seconds.
+time, filters them (category and final status, diagnostic, group, end reason, behaviour) and builds a
+conversation's goal-state timeline and turns only when it is expanded, so thousands of conversations open in
+seconds.
+
+Conversations made with behaviours (non-collaborative users) add a section with the behaviour check and the
+agent-outcome tables (as ``ugst evaluate`` prints them, also per behaviour label when the report is grouped
+otherwise), a behaviour column and filter in the list, and on each timeline the behaviours that acted on each
+user message: a filled badge where the rule check finds the behaviour in the message, an outlined one where it
+does not.
 
 With ``annotate=True`` every chip after S_0 becomes a select of the statuses of its category (set to the
 tracker's status), and the page exports the conversations marked as annotated as JSON Lines conversation
@@ -22,11 +29,15 @@ from typing import Any
 
 from ugst_dspy._version import __version__
 from ugst_dspy.conversation import Conversation
+from ugst_dspy.metrics.agent_outcome import OutcomeRow, outcome_table
+from ugst_dspy.metrics.behaviours import BehaviourRow, behaviour_table, plan_of
 from ugst_dspy.metrics.diagnostics import DEFAULT_STUCK_TURNS
-from ugst_dspy.metrics.success import SuccessRow, success_table
+from ugst_dspy.metrics.success import Rate, SuccessRow, success_table
 from ugst_dspy.metrics.environments import environment_line, environments
 from ugst_dspy.metrics.tracker_modes import tracker_modes
-from ugst_dspy.report.data import STATUSES, data_key, embed_json, report_data
+from ugst_dspy.report.behaviour_table import ENDINGS
+from ugst_dspy.report.data import STATUSES, behaviour_label, data_key, embed_json, report_data
+from ugst_dspy.report.grid import number
 from ugst_dspy.report.script import SCRIPT
 from ugst_dspy.report.style import STYLE
 from ugst_dspy.report.svg import success_chart_svg
@@ -70,6 +81,68 @@ def outcomes_table_html(data: dict[str, Any]) -> str:
     return _table(header, rows)
 
 
+def _rate(rate: Rate | None) -> str:
+    return "n/a" if rate is None else rate_cell(rate)
+
+
+def behaviour_check_html(rows: Sequence[BehaviourRow]) -> str:
+    """Per group and behaviour: shown when it acted, the base rate when not, the agent's declines (the cells of
+    :func:`ugst_dspy.report.behaviour_table.format_behaviours`)."""
+    cells = []
+    for row in rows:
+        for name in row.names:
+            declined = row.declined if name == "unavailable_service" and row.declined.total else None
+            cells.append([row.group, name, _rate(row.shown.get(name)), _rate(row.base.get(name)), _rate(declined)])
+    return _table(["Group", "Behaviour", "Shown when asked", "Shown unasked (base)", "Agent declined"], cells)
+
+
+def agent_outcome_html(rows: Sequence[OutcomeRow]) -> str:
+    """Per group: task success, who failed, turns, tool errors, endings (the cells of
+    :func:`ugst_dspy.report.behaviour_table.format_outcomes`)."""
+    header = ["Group", "N", "Task success", "Agent failed", "Goal not delivered", "Turns", "Tool errors",
+              *(e.replace("_", " ") for e in ENDINGS)]
+    cells = [[row.group, row.conversations, _rate(row.success) if row.success.total else "n/a", row.agent_failed,
+              row.not_delivered, number(row.mean_turns, 1), number(row.errors_per_conversation, 2),
+              *(row.ended_by.get(e, 0) for e in ENDINGS)] for row in rows]
+    return _table(header, cells)
+
+
+def behaviour_sections_html(
+    conversations: Sequence[Conversation], group_by: str | None = None, rules: RuleSet = DEFAULT_RULES
+) -> str:
+    """The behaviour check and agent-outcome tables, grouped as the report is and, when it is grouped otherwise
+    and the runs had several behaviour labels, per label too; empty without a record made with behaviours."""
+    if not any(plan_of(c) is not None for c in conversations):
+        return ""
+
+    def label(conversation: Conversation) -> str:
+        return behaviour_label(conversation) or "none"
+
+    groupings: list[tuple[str, Any]] = [(f" (grouped by {group_by})" if group_by else "", None)]
+    if group_by != "behaviour" and len({label(c) for c in conversations}) > 1:
+        groupings.append((" per behaviour", label))
+    parts = ['\n<section id="behaviour-tables">', "<h2>Behaviours and agent outcome</h2>"]
+    for suffix, key in groupings:
+        parts += [
+            f"<h3>{escape('Behaviour check' + suffix)}</h3>",
+            behaviour_check_html(behaviour_table(conversations, group_by, key=key)),
+        ]
+    parts.append('<p class="sub">Shown when asked: the share of the user messages a behaviour acted on that show '
+                 "it (rule check); base: the same check on the messages it did not act on. Rules are lexical: rates "
+                 "are lower bounds (docs/behaviours.md).</p>")
+    for suffix, key in groupings:
+        parts += [
+            f"<h3>{escape('Agent outcome' + suffix)}</h3>",
+            agent_outcome_html(outcome_table(conversations, group_by, rules, key=key)),
+        ]
+    parts.append('<p class="sub">Task success: τ-bench reward or MultiWOZ booking outcome. Agent failed: the task '
+                 "failed although every task objective of the user is successful; goal not delivered: the task failed "
+                 "with an objective still INCOMPLETE. Turns: mean per conversation; tool errors: per "
+                 "conversation.</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def usage_table_html(conversations: Sequence[Conversation]) -> str:
     """LM usage per role summed over all conversations (``unknown`` where a model did not report it)."""
     roles: dict[str, dict[str, Any]] = {}
@@ -100,7 +173,8 @@ def usage_table_html(conversations: Sequence[Conversation]) -> str:
     return _table(["Role", "Conversations", "LM calls", "Prompt tokens", "Completion tokens", "Seconds"], rows)
 
 
-def legend_html() -> str:
+def legend_html(behaviours: bool = False) -> str:
+    """The status colours; with ``behaviours``, how the behaviour badges read."""
     chips = "".join(
         f'<span><span class="swatch s-{s.value}"></span>{ABBREVIATIONS[s.value]} {s.value.lower()}</span>'
         for s in STATUSES
@@ -108,7 +182,11 @@ def legend_html() -> str:
     return (
         f'<div class="legend">{chips}<span>· outlined chips changed at that turn; faded ones kept their status; '
         "hover a chip for the judge's reason, click it for details; a turn marked ! had judge outputs refused "
-        "by the rules.</span></div>"
+        "by the rules.</span>"
+        + ('<span><span class="bh on">shown</span><span class="bh off">not shown</span> behaviours that acted on '
+           "a user message: filled where the rule check finds it in the message, outlined where it does not "
+           "(hover for details).</span>" if behaviours else "")
+        + "</div>"
     )
 
 
@@ -142,6 +220,7 @@ def render_report(
     """
     conversations = list(conversations)
     title = title or DEFAULT_TITLE
+    behaviours = behaviour_sections_html(conversations, group_by, rules)
     rows = success_table(conversations, group_by, rules)
     data = report_data(conversations, group_by, rules, title=title, annotate=annotate, stuck_turns=stuck_turns)
     data["page_size"] = page_size
@@ -154,6 +233,7 @@ def render_report(
         facts.append(f"grouped by {group_by}")
     facts.append(f"generated {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z').strip()} "
                  f"by ugst-dspy {__version__}")
+    behaviour_column = "<th>behaviour</th>" if "behaviours" in data else ""
     sizes = "".join(f'<option value="{n}"{" selected" if n == page_size else ""}>{n} per page</option>'
                     for n in sorted({25, 50, 100, 200, page_size}))
     return f"""<!DOCTYPE html>
@@ -179,12 +259,12 @@ def render_report(
 <h3>Failure diagnostics and end reasons</h3>
 {outcomes_table_html(data)}
 <h3>LM usage per role</h3>
-{usage_table_html(conversations)}
+{usage_table_html(conversations)}{behaviours}
 <h2>Conversations</h2>
-{legend_html()}
+{legend_html("behaviours" in data)}
 {annotation_bar_html() if annotate else ""}
 <div id="filters" class="filters"></div>
-<table class="list"><thead><tr><th></th><th>conversation</th><th>group</th><th>ended by</th><th>turns</th>
+<table class="list"><thead><tr><th></th><th>conversation</th><th>group</th>{behaviour_column}<th>ended by</th><th>turns</th>
 <th>final state</th><th>successful</th><th>diagnostics</th></tr></thead><tbody id="list-body"></tbody></table>
 <p id="list-empty" class="empty" hidden>No conversation matches these filters.</p>
 <div class="pager"><button type="button" id="page-prev">&larr; previous</button><span id="page-info"></span>

@@ -2,7 +2,9 @@
 
 It reads the data block once (``<script type="application/json" id="ugst-data">``, see
 :mod:`ugst_dspy.report.data`), renders one page of the conversation list, and builds a conversation's
-timeline and turns only when it is expanded. Every text from the data goes into the page through
+timeline and turns only when it is expanded (with, for records made with behaviours, a badge per behaviour
+that acted on each user message: filled where the rule check finds it shown, outlined where not), and
+filters the list by behaviour as by the other fields. Every text from the data goes into the page through
 ``textContent`` or an attribute value, never as markup. ``window.ugstReport`` exposes a few functions for
 tests and for scripting the page.
 """
@@ -19,8 +21,11 @@ SCRIPT = r"""
   var CONVS = DATA.conversations;
   var ANNOTATE = !!DATA.annotate;
   var TOP_RANK = {user_profile: 0, user_policy: 1, task_objectives: 2};
+  var BEH = DATA.behaviours || null;  // {names, labels} when some conversation was made with behaviours
+  var BH_ABBR = {unavailable_service: "svc", digression: "dig", impatience: "imp", incomplete_utterance: "frag"};
+  var BH_COLOURS = ["#8250df", "#bf3989", "#0969da", "#9a6700", "#1a7f37", "#cf222e", "#57606a"];
   var view = {filtered: [], page: 0, size: DATA.page_size || 50, open: {}};
-  var filters = {cat: "", status: "", diag: "", group: "", end: "", ann: "", search: ""};
+  var filters = {cat: "", status: "", diag: "", group: "", end: "", beh: "", ann: "", search: ""};
 
   // -- small DOM helpers (text only ever goes through textContent / attributes) ---------------------
   function el(tag, attrs) {
@@ -65,7 +70,38 @@ SCRIPT = r"""
       });
     }
     c._ok = ok; c._total = total;
+    c._bl = c.bl || "none";
+    c._bn = c.bn || [];
   });
+
+  // -- behaviours (non-collaborative users) ------------------------------------------------------
+  function shownText(shown) { return shown === true ? "shown" : (shown === false ? "not shown" : "not checked"); }
+  function bhBadge(name, shown, declined, compact) {
+    var index = BEH ? BEH.names.indexOf(name) : -1;
+    var title = human(name) + ": " + shownText(shown);
+    if (name === "unavailable_service" && declined === true) title += " \u00b7 the agent declined";
+    if (name === "unavailable_service" && declined === false) title += " \u00b7 the agent did not decline";
+    return el("span", {"class": "bh " + (shown === true ? "on" : (shown === false ? "off" : "na")) + (compact ? " mini" : ""),
+      "data-behaviour": name, "data-shown": shownText(shown), title: title,
+      style: "--bh: " + BH_COLOURS[(index < 0 ? BH_COLOURS.length - 1 : index) % BH_COLOURS.length],
+      text: compact ? (BH_ABBR[name] || short(name, 4)) : human(name)});
+  }
+  function turnBadges(t, compact) {
+    return (t.bh || []).map(function (b) { return bhBadge(b[0], b[1], t.dec, compact); });
+  }
+  function behaviourSummary(c) {
+    var acted = {}, shown = {};
+    c.t.forEach(function (t) {
+      (t.bh || []).forEach(function (b) {
+        acted[b[0]] = (acted[b[0]] || 0) + 1;
+        if (b[1] === true) shown[b[0]] = (shown[b[0]] || 0) + 1;
+      });
+    });
+    return c._bn.concat(Object.keys(acted).filter(function (n) { return c._bn.indexOf(n) < 0; })).map(function (n) {
+      return el("span", {"class": "badge bhsum", "data-behaviour": n, title: "user messages it acted on that show it (rule check)",
+        text: human(n) + ": shown " + (shown[n] || 0) + "/" + (acted[n] || 0)});
+    });
+  }
 
   function decode(c) {
     if (c._dec) return c._dec;
@@ -171,6 +207,11 @@ SCRIPT = r"""
   function matches(c) {
     if (filters.group !== "" && c.grp !== +filters.group) return false;
     if (filters.end !== "" && c.end !== filters.end) return false;
+    if (filters.beh !== "") {
+      var kind = filters.beh.slice(0, 2), wanted = filters.beh.slice(2);
+      if (kind === "n:" && c._bn.indexOf(wanted) < 0) return false;
+      if (kind === "l:" && c._bl !== wanted) return false;
+    }
     if (filters.diag === "__some" && !c.dx.length) return false;
     if (filters.diag === "__none" && c.dx.length) return false;
     if (filters.diag && filters.diag.charAt(0) !== "_" && c.dx.indexOf(filters.diag) < 0) return false;
@@ -222,6 +263,15 @@ SCRIPT = r"""
         return option(String(i), short(g, 60) + " (" + (perGroup[i] || 0) + ")"); })));
     select("f-ended", "ended by", "end", [option("", "any")].concat(Object.keys(perEnd).sort().map(function (e) {
       return option(e, human(e) + " (" + perEnd[e] + ")"); })));
+    if (BEH) {
+      var perName = countBy(function (c) { return c._bn; }), perLabel = countBy(function (c) { return c._bl; });
+      var runs = BEH.labels.filter(function (l) { return l !== "none"; });
+      select("f-behaviour", "behaviour", "beh", [option("", "any")].concat(
+        BEH.names.map(function (n) { return option("n:" + n, human(n) + " (" + (perName[n] || 0) + ")"); }),
+        [option("l:none", "none (" + (perLabel.none || 0) + ")")],
+        runs.length ? [el("optgroup", {label: "exactly these behaviours"}, runs.map(function (l) {
+          return option("l:" + l, short(l, 60) + " (" + (perLabel[l] || 0) + ")"); }))] : []));
+    }
     if (ANNOTATE) select("f-annotated", "annotation", "ann", [option("", "any"), option("yes", "annotated"),
       option("no", "not annotated")]);
     var search = el("input", {id: "f-search", type: "search", placeholder: "id or goal id", size: 18});
@@ -262,6 +312,7 @@ SCRIPT = r"""
       el("td", null, el("span", {"class": "tw", text: open ? "\u25be" : "\u25b8"})),
       el("td", {"class": "key", title: c.g}, c.k),
       el("td", null, short(DATA.groups[c.grp], 40)),
+      BEH ? el("td", {"class": "beh", title: c._bl}, short(c._bl, 40)) : null,
       el("td", null, el("span", {"class": "badge end", text: human(c.end)})),
       el("td", null, String(c.t.length)),
       el("td", null, strip(c)),
@@ -272,7 +323,7 @@ SCRIPT = r"""
     return row;
   }
   function detailRow(c) {
-    return el("tr", {"class": "detail-row", "data-key": c.k}, el("td", {"class": "detail-cell", colspan: 8}, renderDetail(c)));
+    return el("tr", {"class": "detail-row", "data-key": c.k}, el("td", {"class": "detail-cell", colspan: BEH ? 9 : 8}, renderDetail(c)));
   }
   function toggle(c, row) {
     if (view.open[c.k]) {
@@ -355,6 +406,15 @@ SCRIPT = r"""
       } else th.setAttribute("title", k === 0 ? "initial state (decomposition)" : "state after turn " + k + (codes ? "" : " (not tracked)"));
       head.appendChild(th);
     });
+    var rows = [head];
+    if (c.bl !== undefined) {
+      var bhs = el("tr", {"class": "bhrow"}, el("th", {"class": "lab", text: "behaviours",
+        title: "the behaviours that acted on each user message: filled where the rule check finds it shown"}));
+      d.states.forEach(function (codes, k) {
+        bhs.appendChild(el("td", {"class": "bhs", "data-turn": k}, k > 0 ? turnBadges(c.t[k - 1], true) : null));
+      });
+      rows.push(bhs);
+    }
     var body = c.items.map(function (item, i) {
       var cat = CATS[item[1]];
       var dim = filters.cat !== "" && item[1] !== +filters.cat;
@@ -375,7 +435,7 @@ SCRIPT = r"""
       });
       return tr;
     });
-    var table = el("table", {"class": "tl"}, el("thead", null, head), el("tbody", null, body));
+    var table = el("table", {"class": "tl"}, el("thead", null, rows), el("tbody", null, body));
     function select(target) {
       var k = +target.getAttribute("data-turn"), i = +target.getAttribute("data-row");
       table.querySelectorAll(".chip.sel").forEach(function (n) { n.classList.remove("sel"); });
@@ -386,7 +446,7 @@ SCRIPT = r"""
     table.addEventListener("click", function (ev) {
       var chip = ev.target.closest(".chip[data-turn]");
       if (chip && !ANNOTATE) return select(chip);
-      var col = ev.target.closest("th.col");
+      var col = ev.target.closest("th.col, td.bhs");
       if (col) highlightTurn(table, transcript, +col.getAttribute("data-turn"));
     });
     table.addEventListener("focusin", function (ev) {
@@ -472,7 +532,7 @@ SCRIPT = r"""
     c.t.forEach(function (t, n) {
       var k = n + 1;
       var turn = el("div", {"class": "turn", "data-turn": k},
-        el("h4", {text: "Turn " + k + (t.s ? "" : " (not tracked)")}),
+        el("h4", null, "Turn " + k + (t.s ? "" : " (not tracked)"), t.bh && t.bh.length ? " " : null, turnBadges(t, false)),
         el("div", {"class": "msg user"}, el("span", {"class": "who", text: "USER"}), t.u),
         t.why ? el("div", {"class": "msg why"}, el("span", {"class": "who", text: "simulator reasoning"}), t.why) : null,
         t.tc.length ? el("details", {"class": "tools"}, el("summary", {text: t.tc.length + " tool call" + (t.tc.length > 1 ? "s" : "")}),
@@ -491,6 +551,10 @@ SCRIPT = r"""
     c.dx.forEach(function (x) { head.push(el("span", {"class": "badge dx", text: human(x)})); });
     if (!c.dx.length) head.push(el("span", {"class": "badge", text: "no failure diagnosed"}));
     head.push(el("span", {"class": "badge", text: c._total ? c._ok + "/" + c._total + " sub-components successful" : "untracked"}));
+    if (c.bl !== undefined) {
+      head.push(el("span", {"class": "badge bhlabel", title: "the behaviours this run asked for", text: "behaviour: " + c.bl}));
+      head = head.concat(behaviourSummary(c));
+    }
     var detail = el("div", {"class": "detail", "data-key": c.k});
     if (ANNOTATE) {
       var box = el("input", {type: "checkbox", "class": "reviewed"});

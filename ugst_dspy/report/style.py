@@ -115,5 +115,16 @@ ul.changes li { margin: 1px 0; }
 .empty { color: var(--muted); padding: 16px; }
 .annbar { display: flex; gap: 10px; align-items: center; padding: 8px 10px; margin: 8px 0; border: 1px solid #a7e3bd;
           background: #f0fbf4; border-radius: 6px; flex-wrap: wrap; }
+.bh { display: inline-block; font-size: 10.5px; line-height: 14px; padding: 0 5px; border-radius: 8px; margin: 1px 2px;
+      border: 1px solid var(--bh, #57606a); white-space: nowrap; font-weight: 600; cursor: help; vertical-align: 1px; }
+.bh.on { background: var(--bh, #57606a); color: #fff; }
+.bh.off { background: #fff; color: var(--bh, #57606a); }
+.bh.na { background: #fff; color: var(--muted); border-style: dotted; }
+.legend .bh { --bh: #57606a; }
+.bh.mini { display: block; margin: 1px auto; padding: 0 3px; font-size: 9.5px; line-height: 13px; }
+table.tl tr.bhrow th.lab { color: var(--muted); font-style: italic; }
+table.tl td.bhs { vertical-align: top; text-align: center; cursor: pointer; }
+.badge.bhlabel { background: #f5f0ff; border-color: #d8c7fb; color: #5a32a3; }
+tr.conv td.beh { font-size: 12.5px; color: #5a32a3; }
 kbd { font: 11px ui-monospace, monospace; border: 1px solid var(--line); border-radius: 3px; padding: 0 3px; background: var(--soft); }
 """
