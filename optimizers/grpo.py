@@ -17,6 +17,7 @@ imported. A rerun with the same ``output_dir`` resumes from its last ``checkpoin
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,13 +215,15 @@ def train_grpo(
     config_overrides: dict[str, Any] | None = None,
     model: tuple[Any, Any] | None = None,
     eval_overlap: int = 0,
+    rollouts: Any = None,
 ) -> Any:
     """Train ``options.base_model`` with GRPO on ``data`` (from :func:`build_grpo_dataset`).
 
-    ``rewards`` is a :class:`~ugst_dspy.optimizers.rewards.UGSTRewardFunctions`; ``program`` the student
-    program the prompts were made with (saved beside the weights). ``model`` is an already loaded
-    ``(model, tokenizer)`` of ``options.base_model`` (else loaded here). Returns a
-    :class:`~ugst_dspy.optimizers.training.TrainingResult`.
+    ``rewards`` is a :class:`~ugst_dspy.optimizers.rewards.UGSTRewardFunctions` (single-turn) or, with
+    ``rollouts`` (a :class:`~ugst_dspy.optimizers.rollouts.MultiTurnRollouts`, TRL's ``rollout_func``), a
+    :class:`~ugst_dspy.optimizers.rollouts.RolloutRewardFunctions`; ``program`` the student program the prompts
+    were made with (saved beside the weights). ``model`` is an already loaded ``(model, tokenizer)`` of
+    ``options.base_model`` (else loaded here). Returns a :class:`~ugst_dspy.optimizers.training.TrainingResult`.
     """
     trl = require("trl", "train", "GRPO training")
 
@@ -244,15 +247,18 @@ def train_grpo(
     args = grpo_config(options, rewards.weights, **(config_overrides or {}))
     policy, tokenizer = model if model is not None else load_model(base)
     progress = progress_callback("grpo")
-    trainer = trl.GRPOTrainer(
-        model=policy,
-        reward_funcs=rewards.functions,
-        args=args,
-        train_dataset=data,
-        processing_class=tokenizer,
-        peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
-        callbacks=[progress, *callbacks],
-    )
+    with warnings.catch_warnings():  # TRL calls rollout_func experimental; multi-turn GRPO relies on it knowingly
+        warnings.filterwarnings("ignore", message="You are using 'rollout_func'")
+        trainer = trl.GRPOTrainer(
+            model=policy,
+            reward_funcs=rewards.functions,
+            args=args,
+            train_dataset=data,
+            processing_class=tokenizer,
+            peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
+            callbacks=[progress, *callbacks],
+            rollout_func=rollouts,
+        )
     claim_output_dir(output_dir, "grpo", base)
     resume, seconds = train_with_resume(trainer, output_dir, options.resume)
     record = {
@@ -264,10 +270,10 @@ def train_grpo(
         "data": list(sources),
         "eval_overlap": eval_overlap,
         "prompts": len(data),
-        "reward": {**rewards.scorer.config.to_json(), "functions": rewards.names,
-                   "tracker_mode": rewards.scorer.tracker.mode,
-                   "on_malformed": rewards.on_malformed, "tracker_calls": rewards.tracker_calls,
-                   "malformed": rewards.malformed},
+        "reward": rewards.describe(),
+        "rollout": "multi-turn" if rollouts is not None else "single-turn",
     }
+    if rollouts is not None:
+        record["rollouts"] = rollouts.describe()
     return complete_run(trainer, tokenizer, output_dir, program, record, options=options, resume=resume,
                         base=base, seconds=seconds, step_seconds=progress.step_seconds)

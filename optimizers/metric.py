@@ -89,6 +89,20 @@ def feedback_text(scored: ScoredResponse, rules: RuleSet = DEFAULT_RULES, stoppe
     return "\n".join(lines)
 
 
+def with_termination(before: Any, scored: ScoredResponse, rules: RuleSet, weight: float, *, stop: bool,
+                     reply: str) -> float:
+    """The reply's reward with the termination indicator beside the categories, normalised: the multi-turn
+    reward (:func:`ugst_dspy.reward.trajectory_reward`) of this one turn, with each category's value its
+    indicator (``final_share`` 0), so with ``weight`` 0 it is :func:`normalised` exactly. A stop in a message
+    that still says something, or with a task objective INCOMPLETE, costs ``weight``."""
+    from ugst_dspy.reward import TrajectoryConfig, trajectory_reward
+
+    config = TrajectoryConfig(scored.reward.config, termination_weight=weight, final_share=0.0)
+    reward = trajectory_reward([before, scored.state], config, rules, stop_with_request=stop and bool(reply.strip()),
+                               stopped=stop)
+    return reward.total / sum(config.weights)
+
+
 class ScoreCache:
     """A small thread-safe memo of scored responses, so GEPA's feedback call reuses the score it just got."""
 
@@ -124,6 +138,7 @@ def ugst_metric(
     *,
     scorer: ResponseScorer | None = None,
     cache: ScoreCache | None = None,
+    termination_weight: float = 0.0,
 ) -> float | dspy.Prediction:
     """The normalised UGST reward of ``pred.reply`` after the prefix ``example`` (see the module docstring).
 
@@ -139,7 +154,8 @@ def ugst_metric(
         scored = score_example(scorer, example, reply)
         if cache is not None and key is not None:
             cache.put(key, scored)
-    score = normalised(scored)
+    score = normalised(scored) if not termination_weight else with_termination(
+        example.state, scored, scorer.rules, termination_weight, stop=bool(getattr(pred, "stop", False)), reply=reply)
     if pred_name is None:
         return score
     feedback = feedback_text(scored, scorer.rules, stopped=bool(getattr(pred, "stop", False)))
@@ -152,11 +168,14 @@ def make_ugst_metric(
     tracker_lm: Any = None,
     config: RewardConfig | None = None,
     cache_size: int = 4096,
+    termination_weight: float = 0.0,
 ) -> UGSTMetric:
     """:func:`ugst_metric` bound to a scorer; pass ``scorer``, or ``tracker_lm`` (and ``config``) to build one.
 
     The returned function has the five-argument form GEPA checks for and the defaults the other
     optimisers call it with. Scores are memoised per (prefix, reply) (``cache_size`` entries, 0 for none).
+    ``termination_weight`` adds the termination indicator of the multi-turn reward (see
+    :func:`with_termination`; 0, the default, is the paper's per-reply reward).
     """
     if scorer is None:
         scorer = ResponseScorer(config=config)
@@ -171,7 +190,8 @@ def make_ugst_metric(
     def metric(
         example: Any, pred: Any, trace: Any = None, pred_name: str | None = None, pred_trace: Any = None
     ) -> float | dspy.Prediction:
-        return ugst_metric(example, pred, trace, pred_name, pred_trace, scorer=scorer, cache=cache)
+        return ugst_metric(example, pred, trace, pred_name, pred_trace, scorer=scorer, cache=cache,
+                           termination_weight=termination_weight)
 
     metric.__name__ = metric.__qualname__ = "ugst_metric"
     metric.__doc__ = ugst_metric.__doc__

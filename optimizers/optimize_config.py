@@ -38,6 +38,7 @@ class OptimizeConfig:
     num_threads: int = field(default=1, metadata={"help": "Examples evaluated at once (local engines serialise anyway)."})
     max_errors: int = field(default=10, metadata={"help": "Failed program calls tolerated before the optimiser gives up."})
     reward_mode: str = field(default="progress", metadata={"help": "Reward indicator mode: progress or success (SPEC section 2)."})
+    termination_weight: float = field(default=0.0, metadata={"help": "Weight of the termination indicator of the multi-turn reward (a stop that still asks for something, or with a task objective INCOMPLETE, costs it); 0: the paper's per-reply reward."})
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -46,6 +47,8 @@ class OptimizeConfig:
             raise UgstError(f"unknown auto budget {self.auto!r} (use {', '.join(AUTO_BUDGETS)})")
         if self.reward_mode not in ("progress", "success"):
             raise UgstError(f"unknown reward mode {self.reward_mode!r} (use progress or success)")
+        if self.termination_weight < 0:
+            raise UgstError(f"termination_weight must be 0 or more, got {self.termination_weight}")
         if not 0.0 <= self.metric_threshold <= 1.0:
             raise UgstError(f"metric_threshold must be between 0 and 1, got {self.metric_threshold}")
         for name in ("max_demos", "max_errors"):

@@ -91,6 +91,11 @@ class UGSTRewardFunctions:
         self._lock = threading.Lock()
         self.functions: list[RewardFunction] = [self._function(category) for category in CATEGORIES]
 
+    def describe(self) -> dict[str, Any]:
+        """What the run record says of these rewards."""
+        return {**self.scorer.config.to_json(), "functions": self.names, "tracker_mode": self.scorer.tracker.mode,
+                "on_malformed": self.on_malformed, "tracker_calls": self.tracker_calls, "malformed": self.malformed}
+
     @property
     def weights(self) -> list[float]:
         """``reward_weights`` for GRPOConfig: the alphas, in the order of :attr:`functions`."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
-from ugst_dspy.state import CATEGORIES, Category, GoalState
+from ugst_dspy.state import CATEGORIES, Category, GoalState, Status
 
 IndicatorMode = Literal["progress", "success"]
 TASK_CATEGORIES = (Category.TASK_OBJECTIVE, Category.REQUIREMENT)
@@ -84,3 +84,118 @@ def ugst_reward(
     indicators = {c: indicator(c, before, after, rules, config.mode) for c in CATEGORIES}
     total = sum(config.weights[c] * indicators[c] for c in CATEGORIES)
     return RewardBreakdown(indicators=indicators, total=total, config=config)
+
+
+# -- over a conversation or a multi-turn roll-out ----------------------------------------------------------
+
+TERMINATION = "termination"
+TERMINATION_SIGNALS = ("stop_with_request", "stopped_with_open_objectives", "out_of_turns_open")
+
+
+@dataclass(frozen=True)
+class TrajectoryConfig:
+    """How the reward of several user turns is put together (multi-turn GRPO, ``ugst evaluate``)."""
+
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    #: weight of the termination indicator beside the categories' alphas
+    termination_weight: float = 0.5
+    #: share of a category's value that is the final state's success (the rest: the mean per-turn indicator)
+    final_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.final_share <= 1:
+            raise ValueError(f"final_share must be between 0 and 1, got {self.final_share!r}")
+
+    @property
+    def names(self) -> list[str]:
+        """The reward components in order: the five categories, then termination."""
+        return [c.value for c in CATEGORIES] + [TERMINATION]
+
+    @property
+    def weights(self) -> list[float]:
+        return [self.reward.weights[c] for c in CATEGORIES] + [self.termination_weight]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.reward.to_json(), "termination_weight": self.termination_weight, "final_share": self.final_share}
+
+
+@dataclass(frozen=True)
+class TrajectoryReward:
+    """Per component a value in [0, 1] (the five categories and ``termination``), the termination signals that
+    fired, and the weighted total."""
+
+    values: Mapping[str, float]
+    signals: Mapping[str, bool]
+    total: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"total": self.total, "values": dict(self.values), "signals": dict(self.signals)}
+
+
+def _final_success(category: Category, state: GoalState, rules: RuleSet) -> float:
+    items = state.of(category)
+    if not items:
+        return 1.0
+    return sum(rules.is_success(category, located.status) for located in items) / len(items)
+
+
+def trajectory_reward(
+    states: list[GoalState],
+    config: TrajectoryConfig | None = None,
+    rules: RuleSet = DEFAULT_RULES,
+    *,
+    stop_with_request: bool = False,
+    stopped: bool = False,
+    at_turn_limit: bool = False,
+) -> TrajectoryReward:
+    """The reward of the user turns that took ``states[0]`` through ``states[1:]`` (one state per turn).
+
+    Each category's value is ``(1 - final_share)`` times the mean of its per-turn indicator ``I_j`` (SPEC
+    section 2, :func:`indicator`) plus ``final_share`` times the share of its sub-components successful in the
+    last state (an empty category: 1). ``termination`` is 1 unless one of the paper's termination failures
+    (Table 1) fired: the user stopped in a message that still asked for something (``stop_with_request``),
+    stopped while a task objective was still INCOMPLETE (``stopped``), or the conversation ran out of turns
+    (``at_turn_limit``) with one INCOMPLETE. The total weights the values by the alphas and
+    ``termination_weight``.
+    """
+    config = config or TrajectoryConfig()
+    if not states:
+        raise ValueError("a trajectory needs at least its first state")
+    final = states[-1]
+    values: dict[str, float] = {}
+    for category in CATEGORIES:
+        steps = [indicator(category, a, b, rules, config.reward.mode) for a, b in zip(states, states[1:])]
+        per_turn = sum(steps) / len(steps) if steps else _final_success(category, final, rules)
+        values[category.value] = ((1 - config.final_share) * per_turn
+                                  + config.final_share * _final_success(category, final, rules))
+    incomplete = any(x.status == Status.INCOMPLETE for x in final.of(Category.TASK_OBJECTIVE))
+    signals = {
+        "stop_with_request": bool(stop_with_request),
+        "stopped_with_open_objectives": bool(stopped and incomplete),
+        "out_of_turns_open": bool(at_turn_limit and incomplete),
+    }
+    values[TERMINATION] = 0.0 if any(signals.values()) else 1.0
+    total = sum(weight * values[name] for name, weight in zip(config.names, config.weights))
+    return TrajectoryReward(values=values, signals=signals, total=total)
+
+
+def conversation_reward(conversation: Any, config: TrajectoryConfig | None = None,
+                        rules: RuleSet = DEFAULT_RULES) -> TrajectoryReward | None:
+    """:func:`trajectory_reward` of a whole tracked conversation record (``None`` when not tracked): the
+    user's bare stop message is no turn; a stop in a message the agent never answered is a stop with request."""
+    from ugst_dspy.stop import split_stop
+
+    if not conversation.tracked:
+        return None
+    turns = list(conversation.turns)
+    states = conversation.states
+    stop_turn = conversation.stop_turn
+    stop_with_request = False
+    if stop_turn is not None:
+        text, _ = split_stop(turns[stop_turn].user)
+        stop_with_request = bool(text.strip())
+        if not stop_with_request:  # the bare stop message changes nothing: not a turn of its own
+            states = states[:-1]
+    return trajectory_reward(states, config, rules, stop_with_request=stop_with_request,
+                             stopped=conversation.ended_by == "user_stop",
+                             at_turn_limit=conversation.ended_by == "max_turns")

@@ -134,3 +134,25 @@ def test_sft_from_teacher_runs_with_lora_then_export(tmp_path, capsys, tiny_mode
     assert record["reward"]["weights"]["preference"] == 0.5 and record["reward"]["on_malformed"] == "score_text"
     assert record["reward"]["tracker_mode"] == "batched"  # the rewards' (steering) tracker, recorded
     assert (grpo_out / "model.safetensors").is_file() and (grpo_out / "ugst_program.json").is_file()
+
+
+def test_grpo_with_multi_turn_rollouts_on_the_command_line(tmp_path, capsys, tiny_model_dir, one_torch_thread):
+    """`ugst grpo --rollout multi-turn`: the roll-outs talk to the scripted agent in τ-retail (each conversation's
+    meta.env), the scripted judge tracks them; the run record says so."""
+    runs, out = tmp_path / "runs.jsonl", tmp_path / "grpo"
+    assert main(["simulate", "--env", "tau-retail", "--split", "train", "--limit", "1", "--turns", "3", "--model",
+                 "scripted:scripted_world:respond", "--out", str(runs)]) == 0
+    capsys.readouterr()
+    args = ["grpo", str(runs), "--base-model", str(tiny_model_dir), "--out", str(out), "--rollout", "multi-turn",
+            "--turns", "2", "--batch-size", "1", "--rollouts", "2", "--max-steps", "1", "--max-completion-length", "8",
+            "--agent-model", "scripted:scripted_world:respond", "--tracker-model", "scripted:training.world:judge",
+            "--on-malformed", "score_text", "--termination-weight", "0.25"]
+    assert main(args) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "ugst grpo: step 1/1" in err and "tracker calls" in err
+    record = json.loads((out / "ugst_training.json").read_text())
+    assert record["rollout"] == "multi-turn" and record["rollouts"]["turns"] == 2
+    assert record["rollouts"]["rollouts"] == 2 and record["rollouts"]["agent_calls"] >= 1
+    assert record["reward"]["termination_weight"] == 0.25 and record["reward"]["functions"][-1] == "termination"
+    assert (out / "model.safetensors").is_file() and (out / "ugst_program.json").is_file()
+    assert main(["grpo", str(runs), "--out", str(tmp_path / "x"), "--rollout", "many-turns"]) == 2

@@ -89,6 +89,12 @@ def evaluate(
     similarity: bool = typer.Option(
         False, "--similarity", help="Embedding similarity of user utterances to their goal (a BERTScore stand-in)."
     ),
+    reward: bool = typer.Option(
+        False, "--reward", help="The conversation-level UGST reward per group (the multi-turn GRPO reward: per "
+        "category, per-turn indicators and final success; termination), mean per tracked conversation.",
+    ),
+    alpha: float = typer.Option(0.5, "--alpha", help="With --reward: the weight of every category."),
+    termination_weight: float = typer.Option(0.5, "--termination-weight", help="With --reward: the weight of termination."),
     outcomes: Optional[bool] = typer.Option(
         None, "--outcomes/--no-outcomes",
         help="The agent-side table (task success, agent failed vs goal not delivered, turns, tool errors); default: "
@@ -131,6 +137,8 @@ def evaluate(
     if similarity:
         sections.append(_similarity(loaded, group_by, fmt, extra))
     sections += _behaviours_and_outcomes(loaded, group_by, get_rules(rules), outcomes, fmt, extra)
+    if reward:
+        sections.append(_reward(loaded, group_by, get_rules(rules), alpha, termination_weight, fmt, extra))
 
     envs = environments(loaded)
     extra["environments"] = dict(envs.most_common())
@@ -173,6 +181,40 @@ def _behaviours_and_outcomes(
         extra["outcomes"] = outcomes_json(table)
         sections.append("" if fmt == "json" else format_outcomes(table, fmt))
     return sections
+
+
+def _reward(loaded: list[Conversation], group_by: str | None, rules: Any, alpha: float, termination: float,
+            fmt: str, extra: dict[str, Any]) -> str:
+    """The mean conversation reward per group (:func:`ugst_dspy.reward.conversation_reward`)."""
+    from ugst_dspy.reward import RewardConfig, TrajectoryConfig, conversation_reward
+    from ugst_dspy.report.grid import number, raw, section
+    from ugst_dspy.state import CATEGORIES
+
+    config = TrajectoryConfig(RewardConfig(dict.fromkeys(CATEGORIES, alpha)), termination_weight=termination)
+    key = group_key(group_by)
+    groups: dict[str, list[Any]] = {}
+    for conversation in loaded:
+        scored = conversation_reward(conversation, config, rules)
+        groups.setdefault(key(conversation), [])
+        if scored is not None:
+            groups[key(conversation)].append(scored)
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    rows = {name: {"conversations": len(items), "total": mean([r.total for r in items]),
+                   **{c: mean([r.values[c] for r in items]) for c in config.names}} for name, items in groups.items()}
+    extra["reward"] = {"config": config.to_json(), "rows": rows}
+    if fmt == "json":
+        return ""
+    header = ["Group", "N", *config.names, "Total"]
+    cells = [[name, str(row["conversations"]), *(number(row[c], 3) for c in config.names), number(row["total"], 3)]
+             for name, row in rows.items()]
+    csv_rows = [[name, row["conversations"], *(raw(row[c]) for c in config.names), raw(row["total"])]
+                for name, row in rows.items()]
+    title = (f"UGST conversation reward (mean per tracked conversation; alpha {alpha}, termination weight "
+             f"{termination}, total out of {sum(config.weights):g})")
+    return section(fmt, title, header, cells, ["group", "conversations", *config.names, "total"], csv_rows)
 
 
 def _agreement(loaded: list[Conversation], other: Path, final_only: bool, fmt: str, extra: dict[str, Any]) -> str:

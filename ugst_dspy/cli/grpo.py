@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ugst_dspy.cli.options import (
+    AgentModel,
     AllowEvalOverlap,
     ConfigFile,
     EvalGoals,
@@ -46,9 +47,17 @@ def grpo(
     save_steps: Annotated[int, typer.Option("--save-steps", min=1, help="Checkpoint every N steps.")] = 50,
     log_completions: Annotated[bool, typer.Option("--log-completions", help="Keep each step's completions and rewards in OUT/completions (parquet).")] = False,
     resume: Annotated[bool, typer.Option("--resume/--restart", help="Resume from the last checkpoint in --out.")] = True,
+    rollout: Annotated[str, typer.Option("--rollout", help="single-turn (the paper's: each reply scored on its prefix) or multi-turn (each roll-out talks to the agent for up to --turns user turns, rewarded by the goal state over them; docs/training.md).")] = "single-turn",
+    turns: Annotated[int, typer.Option("--turns", min=1, help="Multi-turn: most user turns of one roll-out.")] = 3,
+    agent: Annotated[str, typer.Option("--agent", help="Multi-turn: the agent under test, dspy (tool-calling agent on --agent-model) or endpoint:MODEL@URL.")] = "dspy",
+    agent_steps: Annotated[int, typer.Option("--agent-steps", min=1, help="Multi-turn: most tool calls of the agent per turn.")] = 5,
+    env: Annotated[Optional[str], typer.Option("--env", "-e", help="Multi-turn: the environment of the roll-outs (default: each conversation's meta.env).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Multi-turn: benchmark data folder (default $UGST_DATA_DIR, else the packaged copy).")] = None,
+    termination_weight: Annotated[float, typer.Option("--termination-weight", min=0.0, help="Multi-turn: weight of the termination reward beside the --alpha of each category.")] = 0.5,
     mode: RewardMode = None,
     config: ConfigFile = None,
     tracker_model: TrackerModel = None,
+    agent_model: AgentModel = None,
     seed: Seed = None,
     allow_eval_overlap: AllowEvalOverlap = False,
     eval_goals: EvalGoals = None,
@@ -71,12 +80,15 @@ def grpo(
                                    eval_goals=eval_goals or ())
     if reward_mode not in ("progress", "success"):
         raise UgstError(f"unknown --reward-mode {reward_mode!r} (use progress or success)")
+    if rollout not in ("single-turn", "multi-turn"):
+        raise UgstError(f"unknown --rollout {rollout!r} (use single-turn or multi-turn)")
     if on_malformed not in ("zero", "score_text"):
         raise UgstError(f"unknown --on-malformed {on_malformed!r} (use zero or score_text)")
     if (batch_size * rollouts) % (grad_accum or batch_size):
         raise UgstError(f"--batch-size x --rollouts ({batch_size * rollouts}) is not a multiple of --grad-accum {grad_accum}")
     check_output_dir(out, "grpo", base_model, resume=resume)  # before any model converts, loads or trains
-    settings = resolve_config(config, {"tracker": tracker_model}, seed=seed, steering_tracker_mode=mode)
+    settings = resolve_config(config, {"tracker": tracker_model, "agent": agent_model}, seed=seed,
+                              steering_tracker_mode=mode)
 
     from ugst_dspy.engines.spec import ModelPool, configure_adapter
     from ugst_dspy.modules.tracker import GoalStateTracker
@@ -91,7 +103,9 @@ def grpo(
     from ugst_dspy.state import CATEGORIES
 
     pool = ModelPool(settings)
-    pool.spec("tracker")  # a bad tracker spec fails here, before the policy loads
+    pool.spec("tracker")  # a bad tracker (or agent) spec fails here, before the policy loads
+    if rollout == "multi-turn":
+        pool.spec("agent")
     conversations = read_sources(data)
     check_sources(conversations, ", ".join(str(p) for p in data))
     rules = get_rules(settings.rules)
@@ -104,9 +118,31 @@ def grpo(
                    f"{counts['duplicates']} duplicates, {counts['untracked']} untracked conversations left out)", err=True)
         tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)  # type: ignore[arg-type]
         tracker.set_lm(pool.lm("tracker"))
-        scorer = ResponseScorer(tracker, RewardConfig(dict.fromkeys(CATEGORIES, alpha), reward_mode), rules)  # type: ignore[arg-type]
-        rewards = UGSTRewardFunctions(scorer, on_malformed=on_malformed, workers=reward_workers,  # type: ignore[arg-type]
-                                      adapter=configure_adapter(settings))
+        reward_config = RewardConfig(dict.fromkeys(CATEGORIES, alpha), reward_mode)  # type: ignore[arg-type]
+        multi_turn = None
+        if rollout == "multi-turn":
+            from ugst_dspy.optimizers.rollouts import (
+                MultiTurnRollouts,
+                RolloutOptions,
+                RolloutRewardFunctions,
+                rollout_rows,
+            )
+            from ugst_dspy.reward import TrajectoryConfig
+            from ugst_dspy.runner.simulate import make_agent
+
+            trajectory = TrajectoryConfig(reward_config, termination_weight=termination_weight)
+            rewards = RolloutRewardFunctions(trajectory)
+            multi_turn = MultiTurnRollouts(
+                rollout_rows(list(dataset), conversations, env), agent=make_agent(agent, pool, agent_steps),
+                tracker=tracker, program=student, config=trajectory, rules=rules,
+                options=RolloutOptions(turns=turns, agent_steps=agent_steps, workers=reward_workers,
+                                       on_malformed=on_malformed),
+                data_dir=data_dir, adapter=configure_adapter(settings),
+                greedy_agent=settings.role("agent").temperature == 0)
+        else:
+            scorer = ResponseScorer(tracker, reward_config, rules)
+            rewards = UGSTRewardFunctions(scorer, on_malformed=on_malformed, workers=reward_workers,  # type: ignore[arg-type]
+                                          adapter=configure_adapter(settings))
         options = GRPOOptions(
             output_dir=str(out), base_model=base_model, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha,
             batch_size=batch_size, rollouts=rollouts, grad_accum=grad_accum, learning_rate=lr, max_steps=max_steps,
@@ -115,7 +151,8 @@ def grpo(
             log_completions=log_completions, seed=settings.seed, resume=resume,
         )
         result = train_grpo(dataset, rewards, options, student, sources=[str(p) for p in data],
-                            model=(policy, tokenizer), eval_overlap=len(overlap))
+                            model=(policy, tokenizer), eval_overlap=len(overlap), rollouts=multi_turn)
+    calls = multi_turn.stats["tracker_calls"] if multi_turn is not None else rewards.tracker_calls
     typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
-               f"peak memory {result.peak_rss_mb:.0f} MB, {rewards.tracker_calls} tracker calls); "
+               f"peak memory {result.peak_rss_mb:.0f} MB, {calls} tracker calls); "
                f"export with: ugst export {out} --out DIR", err=True)

@@ -40,6 +40,7 @@ def optimize(
     val: Annotated[Optional[int], typer.Option("--val", min=0, help="Most validation prefixes (default ~20%, in whole conversations).")] = None,
     auto: Annotated[Optional[str], typer.Option("--auto", help="MIPROv2/GEPA budget preset without --trials: light, medium or heavy.")] = None,
     reward_mode: Annotated[Optional[str], typer.Option("--reward-mode", help="Reward indicators: progress (default) or success.")] = None,
+    termination_weight: Annotated[Optional[float], typer.Option("--termination-weight", min=0.0, help="Weight of the termination indicator (a stop that still asks for something, or with a task objective INCOMPLETE); default 0, the paper's per-reply reward.")] = None,
     mode: RewardMode = None,
     config: ConfigFile = None,
     model: AllModels = None,
@@ -56,7 +57,7 @@ def optimize(
     from ugst_dspy.optimizers.optimize_config import OptimizeConfig
 
     flags = {"optimizer": optimizer, "max_demos": max_demos, "trials": trials, "train": train, "val": val,
-             "auto": auto, "reward_mode": reward_mode}
+             "auto": auto, "reward_mode": reward_mode, "termination_weight": termination_weight}
     settings = resolve_config(
         config,
         {"all": model, "simulator": simulator_model, "tracker": tracker_model, "rater": reflection_model},
@@ -106,7 +107,7 @@ def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, s
     tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)  # type: ignore[arg-type]
     tracker.set_lm(pool.lm("tracker"))
     reward = RewardConfig(mode=options.reward_mode)
-    metric = make_ugst_metric(ResponseScorer(tracker, reward, rules))
+    metric = make_ugst_metric(ResponseScorer(tracker, reward, rules), termination_weight=options.termination_weight)
     lm, adapter = pool.lm("simulator"), configure_adapter(settings)
     typer.echo(f"ugst: optimize: {data.summary()}; {len(split.train)} train, {len(split.val)} val", err=True)
 
