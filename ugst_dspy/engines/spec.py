@@ -7,6 +7,7 @@
 | ``PATH`` or ``local:PATH`` | a Hugging Face checkpoint folder, run with transformers (+ Outlines for JSON) |
 | ``FILE.gguf`` or ``gguf:FILE`` | a GGUF file |
 | ``vllm:MODEL@URL`` | a model served by a vLLM server (``URL`` like ``http://127.0.0.1:8000/v1``) |
+| ``vllm:MODEL@URL1,URL2`` | one model on several servers, spread by conversation (``engines.endpoints``) |
 | ``provider/model`` | any model DSPy reaches on its own (``openai/gpt-4o-mini``, ``anthropic/...``) |
 | ``scripted:MODULE:FUNCTION`` | a Python function plays the model (tests, dry runs; see ``engines.scripted``) |
 
@@ -31,7 +32,8 @@ from ugst_dspy.extras import check as check_extra
 
 SpecKind = Literal["embedded", "local", "gguf", "vllm", "api", "scripted"]
 _API = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*/\S+$")
-_VLLM = re.compile(r"^(?P<model>[^@\s]+)@(?P<url>https?://\S+)$")
+_VLLM = re.compile(r"^(?P<model>[^@\s]+)@(?P<urls>\S.*)$")
+VLLM_FORM = "a vLLM model is vllm:MODEL@http://HOST:PORT/v1 (several servers: vllm:MODEL@URL1,URL2)"
 USAGE = "use embedded, a model folder, a .gguf file, vllm:MODEL@URL, provider/model or scripted:MODULE:FUNCTION"
 LOCAL_MODULES: tuple[str, ...] = ("torch", "transformers", "outlines")
 """What a local model (embedded, a folder, a GGUF file) imports when it loads: the ``local`` extra."""
@@ -59,8 +61,8 @@ class ModelSpec:
         if raw.startswith("vllm:"):
             match = _VLLM.match(raw[len("vllm:") :])
             if match is None:
-                raise UgstError(f"bad model spec {raw!r}: a vLLM model is vllm:MODEL@http://HOST:PORT/v1")
-            return cls("vllm", match.group("model"), match.group("url"))
+                raise UgstError(f"bad model spec {raw!r}: {VLLM_FORM}")
+            return cls("vllm", match.group("model"), cls._urls(match.group("urls"), raw))
         if raw.startswith("scripted:"):
             match = _SCRIPTED.match(raw)
             if match is None:
@@ -76,6 +78,22 @@ class ModelSpec:
         if _API.match(raw):
             return cls("api", raw)
         raise UgstError(f"bad model spec {raw!r}: {USAGE}")
+
+    @staticmethod
+    def _urls(text: str, raw: str) -> str:
+        """The spec's server URLs, checked (one-line errors), as written, comma-separated without spaces."""
+        from ugst_dspy.serving.provider import parse_base_urls
+
+        try:
+            parse_base_urls(text)
+        except UgstError as err:
+            raise UgstError(f"bad model spec {raw!r}: {err}; {VLLM_FORM}") from None
+        return ",".join(entry.strip() for entry in text.split(","))
+
+    @property
+    def base_urls(self) -> tuple[str, ...]:
+        """The servers of a served model, as written (one unless the spec lists several); empty otherwise."""
+        return tuple(self.base_url.split(",")) if self.base_url else ()
 
     @classmethod
     def _path(cls, kind: SpecKind, path: str, raw: str) -> ModelSpec:
@@ -112,6 +130,7 @@ class ModelPool:
         self.engine_options = dict(engine_options or {})
         self._engines: dict[str, Any] = {}
         self._lms: dict[str, Any] = {}
+        self._routers: dict[tuple[str, ...], Any] = {}
         self._lock = threading.Lock()
 
     def spec(self, role: str) -> ModelSpec:
@@ -132,6 +151,36 @@ class ModelPool:
     def engines(self) -> dict[str, Any]:
         """The local engines built so far, by checkpoint."""
         return dict(self._engines)
+
+    def endpoint_stats(self) -> dict[str, dict[str, Any]]:
+        """How the requests to each set of several servers spread, by the set (``URL1,URL2``, normalized):
+        the roles built on it so far and :meth:`ugst_dspy.engines.endpoints.EndpointRouter.stats`. Every role
+        whose spec lists the same servers shares one router (one count of requests in flight per server)."""
+        with self._lock:
+            built, routers = dict(self._lms), dict(self._routers)
+        stats = {}
+        for urls, router in routers.items():
+            roles = [role for role, lm in built.items() if getattr(lm, "router", None) is router]
+            stats[",".join(urls)] = {"roles": roles, **router.stats()}
+        return stats
+
+    def servers_for(self, key: str) -> dict[str, str]:
+        """Per role on several servers (built so far): the server conversation ``key`` is placed on now, for
+        the roles that have placed it (a conversation's record can say where it ran)."""
+        with self._lock:
+            built = dict(self._lms)
+        found = {role: lm.router.where(key) for role, lm in built.items() if hasattr(lm, "endpoint_stats")}
+        return {role: url for role, url in found.items() if url is not None}
+
+    def _router(self, urls: tuple[str, ...]) -> Any:
+        """The one router of a set of servers (called under the pool's lock)."""
+        from ugst_dspy.engines.endpoints import EndpointRouter
+        from ugst_dspy.serving.provider import parse_base_urls
+
+        key = parse_base_urls(urls)
+        if key not in self._routers:
+            self._routers[key] = EndpointRouter(key)
+        return self._routers[key]
 
     def _sampling(self, role: str) -> dict[str, Any]:
         settings = self.config.role(role)
@@ -154,8 +203,9 @@ class ModelPool:
             from ugst_dspy.serving.provider import vllm_lm
 
             assert spec.base_url is not None
-            return vllm_lm(spec.base_url, spec.target, cache=self.config.cache, seed=self.config.seed,
-                           **self._requests(role), **sampling)
+            router = self._router(spec.base_urls) if len(spec.base_urls) > 1 else None
+            return vllm_lm(spec.base_urls, spec.target, router=router, cache=self.config.cache,
+                           seed=self.config.seed, **self._requests(role), **sampling)
         if spec.kind == "scripted":
             from ugst_dspy.engines.scripted import ScriptedEngine, load_responder
 

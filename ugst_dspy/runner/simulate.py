@@ -127,6 +127,14 @@ class ConversationRunner:
         return simulation_settings(self.describe())
 
     def run(self, goal: Goal) -> Conversation:
+        """The conversation of ``goal``; every model call of it goes to one server of a role's several
+        (:func:`~ugst_dspy.engines.affinity.conversation_affinity`), so the server's prefix cache serves it."""
+        from ugst_dspy.engines.affinity import conversation_affinity
+
+        with conversation_affinity(goal.id):
+            return self._run(goal)
+
+    def _run(self, goal: Goal) -> Conversation:
         from ugst_dspy.envs.registry import make_env
 
         env = make_env(self.env_name, self.data_dir)
@@ -159,19 +167,19 @@ class ConversationRunner:
                         stop_turn = Turn(user=STOP_MESSAGE, agent="", tool_calls=[],
                                          state=state if self.track else None)
                         if said.reasoning:
-                            stop_turn.reasoning = said.reasoning  # type: ignore[attr-defined]
+                            stop_turn.reasoning = said.reasoning
                         if acting is not None:
-                            stop_turn.behaviours = list(acting.names)  # type: ignore[attr-defined]
+                            stop_turn.behaviours = list(acting.names)
                         if self.track and state is not None:
-                            stop_turn.illegal_updates = []  # type: ignore[attr-defined]
+                            stop_turn.illegal_updates = []
                         turns.append(stop_turn)
                         ended_by = "user_stop"
                         break
                     turn = Turn(user=said.reply, agent="", tool_calls=[], state=None)
                     if said.reasoning:
-                        turn.reasoning = said.reasoning  # type: ignore[attr-defined]
+                        turn.reasoning = said.reasoning
                     if acting is not None:
-                        turn.behaviours = list(acting.names)  # type: ignore[attr-defined]
+                        turn.behaviours = list(acting.names)
                     agent_stop = False
                     if not said.stop:
                         role = "agent"
@@ -185,7 +193,7 @@ class ConversationRunner:
                             out = self.tracker(goal=goal.instruction, state=state, turns=turns)
                         state = out.state
                         turn.state = state
-                        turn.illegal_updates = [item.to_json() for item in out.illegal]  # type: ignore[attr-defined]
+                        turn.illegal_updates = [item.to_json() for item in out.illegal]
                         illegal += len(out.illegal)
                         if self.simulator.uses_state and self.steering_tracker is None:
                             steer, steering_illegal = state, steering_illegal + len(out.illegal)

@@ -47,14 +47,17 @@ class ConversationTracker:
         usage = UsageRecorder()
         started = time.perf_counter()
         source = conversation if not self.retrack else conversation.model_copy(update={"initial_state": None})
-        with dspy.context(adapter=configure_adapter(self.config)):
+        from ugst_dspy.engines.affinity import conversation_affinity
+
+        # every judge call of one conversation goes to one server of the tracker's several (its prefix cache)
+        with conversation_affinity(conversation.key), dspy.context(adapter=configure_adapter(self.config)):
             if source.initial_state is None:
                 with usage.role("decomposer"):
                     start = self.evaluator.decomposer(goal=source.instruction).state
                 source = source.model_copy(update={"initial_state": start})
             with usage.role("tracker"):
                 tracked = self.evaluator.track_conversation(source)
-        illegal = sum(len(turn.illegal_updates or []) for turn in tracked.turns)  # type: ignore[attr-defined]
+        illegal = sum(len(turn.illegal_updates or []) for turn in tracked.turns)
         meta = dict(tracked.meta)
         described = run_meta(self.config, TRACKING_ROLES)
         meta["models"] = {**meta.get("models", {}), **described.pop("models")}

@@ -10,6 +10,11 @@ String bounds: DSPy keeps only a field's type when it builds the schema, so ``ds
 and ``Annotated[str, Field(max_length=N)]`` send no ``maxLength``. A pydantic model as the output type
 keeps its constraints (``reason: str = Field(max_length=N)`` inside it), and so does a ``str`` subclass with
 its own pydantic schema. A weak model needs those bounds, or it writes until ``max_tokens``.
+
+Several servers of one model (one per GPU): :func:`vllm_lm` takes a list of base URLs (or the spec's
+comma-separated form, ``http://127.0.0.1:8000/v1,http://127.0.0.1:8001/v1``) and returns a
+:class:`~ugst_dspy.engines.endpoints.MultiEndpointLM`, which sends each request to one of them (conversation
+affinity, least requests in flight, one failover; see that module).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from typing import Any
 
 from ugst_dspy.errors import UgstError
@@ -37,6 +43,34 @@ def normalize_base_url(base_url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UgstError(f"vLLM base URL {base_url!r} is not an http(s) URL like http://127.0.0.1:8000/v1")
     return url if parts.path else f"{url}/v1"
+
+
+def parse_base_urls(urls: str | Sequence[str]) -> tuple[str, ...]:
+    """The normalized base URLs of a comma-separated list (``http://h:8000/v1,http://h:8001/v1``; spaces
+    after the commas are allowed) or of a sequence. An empty entry, one that is not an http(s) URL, or a
+    server listed twice (after normalization) is a one-line :class:`UgstError`."""
+    entries = urls.split(",") if isinstance(urls, str) else list(urls)
+    if not entries:
+        raise UgstError("no model server URL given")
+    found: dict[str, int] = {}
+    for number, entry in enumerate(entries, 1):
+        text = entry.strip() if isinstance(entry, str) else ""
+        where = f"model server URL #{number} of {len(entries)}" if len(entries) > 1 else "model server URL"
+        if not text:
+            raise UgstError(f"{where} is empty (a stray comma?)")
+        if any(ch.isspace() for ch in text):
+            raise UgstError(f"{where} {text!r} contains a space")
+        if text.count("://") > 1:
+            raise UgstError(f"{where} {text!r} is not an http(s) URL: it holds two (separate servers with commas)")
+        try:
+            url = normalize_base_url(text)
+            urllib.parse.urlsplit(url).port  # noqa: B018 - raises ValueError for a port that is not a number
+        except (UgstError, ValueError):
+            raise UgstError(f"{where} {text!r} is not an http(s) URL like http://127.0.0.1:8000/v1") from None
+        if url in found:
+            raise UgstError(f"{where} {text!r} is the same server as #{found[url]} ({url})")
+        found[url] = number
+    return tuple(found)
 
 
 def provider_name(base_url: str) -> str:
@@ -93,13 +127,14 @@ def served_models(base_url: str, timeout: float = 5.0) -> list[str]:
 
 
 def vllm_lm(
-    base_url: str,
+    base_url: str | Sequence[str],
     model: str,
     *,
     cache: bool = False,
     num_retries: int = 3,
     timeout: float | None = None,
     check: bool = True,
+    router: Any = None,
     **kwargs: Any,
 ) -> Any:
     """A ``dspy.LM`` for ``model`` on the vLLM server at ``base_url``, with JSON-schema structured outputs.
@@ -111,19 +146,31 @@ def vllm_lm(
     ``check`` first asks the server for its models (waiting at most ``timeout``, and 5 s), so a wrong URL
     or model name fails here with a one-line :class:`UgstError` rather than after the retries of the first
     call. Other keyword arguments go to ``dspy.LM`` (``max_tokens``, ``temperature``, ``api_key``...).
+
+    Several servers of the model (a list, or URLs separated by commas): every one is checked, and the LM is a
+    :class:`~ugst_dspy.engines.endpoints.MultiEndpointLM` over them, with the same settings per request;
+    ``router`` (an :class:`~ugst_dspy.engines.endpoints.EndpointRouter` over the same normalized URLs) shares
+    the spread with other LMs on those servers.
     """
     if not model:
         raise UgstError("vllm_lm needs a model name (the server's --served-model-name)")
-    url = normalize_base_url(base_url)
+    urls = parse_base_urls(base_url)
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
             raise UgstError(f"vllm_lm: timeout must be a number of seconds above 0, got {timeout!r}")
         kwargs["timeout"] = float(timeout)
     if check:
-        names = served_models(url, timeout=min(5.0, timeout or 5.0))
-        if model not in names:
-            raise UgstError(f"vLLM server at {url} serves {', '.join(map(repr, names)) or 'no model'}, not {model!r}")
+        for url in urls:
+            names = served_models(url, timeout=min(5.0, timeout or 5.0))
+            if model not in names:
+                raise UgstError(f"vLLM server at {url} serves {', '.join(map(repr, names)) or 'no model'}, "
+                                f"not {model!r}")
     import dspy
 
-    provider = register_vllm_provider(url)
-    return dspy.LM(f"{provider}/{model}", cache=cache, num_retries=num_retries, **kwargs)
+    provider = register_vllm_provider(urls[0])
+    if len(urls) == 1:
+        return dspy.LM(f"{provider}/{model}", cache=cache, num_retries=num_retries, **kwargs)
+    from ugst_dspy.engines.endpoints import MultiEndpointLM
+
+    return MultiEndpointLM(f"{provider}/{model}", urls, router=router, cache=cache, num_retries=num_retries,
+                           **kwargs)
