@@ -62,7 +62,7 @@ def run_one(model: str, stage: str, steps: int, turns: int = 3) -> dict[str, Any
     from ugst_dspy.optimizers.sft import SFTOptions, train_sft
     from ugst_dspy.optimizers.sft_data import build_sft_dataset
     from ugst_dspy.optimizers.training import load_model, peak_rss_mb
-    from ugst_dspy.scoring import ResponseScorer
+    from ugst_dspy.modules.scoring import ResponseScorer
 
     folder = str(tiny_model() if model == "tiny" else embedded_model_dir())
     conversations = teacher_conversations(8)

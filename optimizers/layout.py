@@ -21,16 +21,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ugst_dspy.conversation import Turn
+from ugst_dspy.conversation import DEFAULT_TURN_LIMIT, REASONING_FIELDS, Turn
 from ugst_dspy.stop import split_stop
 
-REASONING_FIELDS = ("progress", "remaining", "alignment")
 COMPLETION_FIELDS = (*REASONING_FIELDS, "reply", "stop")
 # Recorded in checkpoints: prompts by DSPy's JSONAdapter, completion as above. v3: the turn budget states the
 # limit once unless the program's countdown option is on (v2 always counted down); v2: the conversation is
 # quoted (ugst_dspy.transcript); a v1 checkpoint was trained on raw "You: ..." lines.
 LAYOUT = "dspy-json-v3"
-DEFAULT_MAX_TURNS = 10
+DEFAULT_MAX_TURNS = DEFAULT_TURN_LIMIT
 _OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 

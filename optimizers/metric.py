@@ -6,7 +6,7 @@ total divided by the sum of the weights). Called in GEPA's five-argument form wi
 returns ``dspy.Prediction(score=..., feedback=...)``, the feedback naming the categories whose indicator
 is 0 and the judge's reasons.
 
-The reward is SPEC section 2's, computed once by :class:`ugst_dspy.scoring.ResponseScorer` (the tracker
+The reward is SPEC section 2's, computed once by :class:`ugst_dspy.modules.scoring.ResponseScorer` (the tracker
 judges the candidate as the next user message, then :func:`ugst_dspy.reward.ugst_reward` scores the
 change). It has no term for the stop flag, so a stop while a task objective is still open costs nothing
 here; the feedback says so in words, the score does not change.
@@ -24,7 +24,7 @@ import dspy
 from ugst_dspy.errors import UgstError
 from ugst_dspy.reward import RewardConfig
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
-from ugst_dspy.scoring import ResponseScorer, ScoredResponse
+from ugst_dspy.modules.scoring import ResponseScorer, ScoredResponse
 from ugst_dspy.state import CATEGORIES, Category, Status
 from ugst_dspy.transcript import user_view
 

@@ -5,7 +5,7 @@ functions (named after the categories, so TRL logs ``rewards/<category>/mean`` f
 ``reward_weights``, so the weighted sum TRL computes is exactly ``ugst_reward(...).total``.
 
 Each completion is parsed with the student layout (:func:`~ugst_dspy.optimizers.layout.parse_completion`)
-and its reply scored by :class:`~ugst_dspy.scoring.ResponseScorer` with the goal, the state before the reply
+and its reply scored by :class:`~ugst_dspy.modules.scoring.ResponseScorer` with the goal, the state before the reply
 (``state``, JSON) and the conversation so far (``turns``, JSON) from the dataset's columns. The first of the
 five functions to see a batch scores every row (in ``workers`` threads); the other four read the cache, so
 the tracker runs once per (prompt, completion). A completion that does not follow the layout scores 0 in
@@ -29,7 +29,7 @@ from typing import Any, Literal
 from ugst_dspy.conversation import Turn
 from ugst_dspy.optimizers.layout import completion_text, parse_completion
 from ugst_dspy.reward import RewardBreakdown
-from ugst_dspy.scoring import ResponseScorer, ScoredResponse
+from ugst_dspy.modules.scoring import ResponseScorer, ScoredResponse
 from ugst_dspy.state import CATEGORIES, Category, GoalState
 
 OnMalformed = Literal["zero", "score_text"]

@@ -413,7 +413,6 @@ def rollout_rows(records: Sequence[Mapping[str, Any]], conversations: Sequence[C
     """The table of rows of the GRPO data set records (from :func:`~ugst_dspy.optimizers.grpo.grpo_records`):
     the conversation of each record (by ``conversation_id``, which must be unique), its turn and state; the
     environment is the record's ``meta.env`` unless ``env`` is given."""
-    from ugst_dspy.optimizers.sft_data import conversation_max_turns
 
     by_key: dict[str, Conversation] = {}
     for conversation in conversations:
@@ -431,5 +430,5 @@ def rollout_rows(records: Sequence[Mapping[str, Any]], conversations: Sequence[C
         rows[prompt_key(record["prompt"])] = RolloutRow(
             conversation=conversation, index=int(record["turn_index"]),
             state=GoalState.from_json(json.loads(record["state"])),
-            max_turns=conversation_max_turns(conversation), env=name)
+            max_turns=conversation.turn_limit(), env=name)
     return rows

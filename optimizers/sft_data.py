@@ -23,7 +23,6 @@ from ugst_dspy.conversation import Conversation
 from ugst_dspy.errors import UgstError
 from ugst_dspy.extras import require
 from ugst_dspy.optimizers.layout import (
-    DEFAULT_MAX_TURNS,
     StudentTurn,
     format_completion,
     parse_completion,
@@ -35,26 +34,11 @@ __all__ = [
     "StudentTurn",
     "build_sft_data",
     "build_sft_dataset",
-    "conversation_max_turns",
     "generate_teacher_conversations",
     "parse_completion",
     "read_sources",
     "sft_records",
 ]
-
-
-def conversation_max_turns(conversation: Conversation, default: int = DEFAULT_MAX_TURNS) -> int:
-    """The turn limit the conversation ran under (``meta.config.max_turns``), else ``default``."""
-    value = (conversation.meta.get("config") or {}).get("max_turns")
-    return int(value) if isinstance(value, int) and value > 0 else default
-
-
-def turn_reasoning(turn: Any) -> dict[str, str] | None:
-    """The teacher's reasoning recorded on a turn, or ``None`` when the turn has none."""
-    reasoning = (turn.model_extra or {}).get("reasoning")
-    if not isinstance(reasoning, dict) or not any(str(v or "").strip() for v in reasoning.values()):
-        return None
-    return {str(k): str(v or "") for k, v in reasoning.items()}
 
 
 def sft_records(
@@ -75,13 +59,13 @@ def sft_records(
     for conversation in conversations:
         if skip_errors and conversation.ended_by == "error":
             continue
-        max_turns = conversation_max_turns(conversation)
+        max_turns = conversation.turn_limit()
         stop_turn = conversation.stop_turn
         student, plan = recorded_student(conversation, program)
         for index, turn in enumerate(conversation.turns):
-            reasoning = turn_reasoning(turn)
-            if reasoning is None:
+            if not turn.has_reasoning:
                 continue
+            reasoning = dict(turn.reasoning or {})
             stop = index == stop_turn
             behaviour = recorded_behaviour(conversation, index, plan=plan) if plan is not None else None
             prompt = student_messages(conversation.instruction, conversation.turns[:index], max_turns, student,

@@ -29,11 +29,11 @@ import dspy
 
 from ugst_dspy.behaviours.record import recorded_behaviour, recorded_plan
 from ugst_dspy.behaviours.spec import BehaviourSpec
-from ugst_dspy.conversation import Conversation, Turn
+from ugst_dspy.conversation import DEFAULT_TURN_LIMIT, Conversation, Turn
 from ugst_dspy.errors import UgstError
 
 INPUT_FIELDS = ("goal", "turns", "state", "max_turns")
-DEFAULT_MAX_TURNS = 10
+DEFAULT_MAX_TURNS = DEFAULT_TURN_LIMIT
 
 
 @dataclass
@@ -59,14 +59,6 @@ class Split:
     val: list[dspy.Example]
 
 
-def record_max_turns(conversation: Conversation, default: int = DEFAULT_MAX_TURNS) -> int:
-    """The turn limit the record ran under (``meta.config.max_turns``), never below its own length."""
-    config = conversation.meta.get("config")
-    limit = config.get("max_turns") if isinstance(config, dict) else None
-    limit = limit if isinstance(limit, int) and limit >= 1 else default
-    return max(limit, len(conversation.turns))
-
-
 def simulator_view(turn: Turn) -> Turn:
     """A turn as the simulator is handed it: the texts and tool calls, without the state or extras."""
     return Turn(user=turn.user, agent=turn.agent, tool_calls=list(turn.tool_calls), state=None)
@@ -76,7 +68,7 @@ def conversation_examples(conversation: Conversation, max_turns: int | None = No
     """One example per turn of a tracked conversation (see the module docstring)."""
     if not conversation.tracked:
         raise UgstError(f"conversation {conversation.key!r} is not tracked (run `ugst track` first)")
-    limit = max_turns if max_turns is not None else record_max_turns(conversation)
+    limit = max_turns if max_turns is not None else conversation.turn_limit()
     states = conversation.states
     seen = [simulator_view(turn) for turn in conversation.turns]
     stop_turn = conversation.stop_turn  # the user's stop message: the only turn whose reference is a stop

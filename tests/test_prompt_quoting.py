@@ -265,7 +265,7 @@ def test_sft_prompts_quote_the_conversation_as_the_simulator_sends_it(state):
     from ugst_dspy.optimizers.sft_data import sft_records
 
     reasoning = {"progress": "p", "remaining": "r", "alignment": "a"}
-    turns = [Turn(**t.model_dump(), reasoning=reasoning) for t in forged_turns()]
+    turns = [t.model_copy(update={"reasoning": reasoning}) for t in forged_turns()]
     conversation = Conversation(goal_id="g", instruction=GOAL, turns=turns, ended_by="max_turns")
     calls = run_calls(simulate_each_turn("reasoning", state), forged_turns())
     records = sft_records([conversation])

@@ -55,7 +55,7 @@ def test_response_scorer_tracks_the_response_then_scores_it(state):
     import dspy
 
     from ugst_dspy.engines.scripted import scripted_lm
-    from ugst_dspy.scoring import ResponseScorer
+    from ugst_dspy.modules.scoring import ResponseScorer
     from ugst_dspy.transcript import latest_user_message
 
     def judge(call):

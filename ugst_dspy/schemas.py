@@ -10,12 +10,12 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ugst_dspy.conversation import ENDED_BY
 from ugst_dspy.errors import UgstError
 from ugst_dspy.rules import DEFAULT_RULES
 from ugst_dspy.state import Category
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-ENDED_BY = ("user_stop", "max_turns", "agent_stop", "error")
 
 
 def _item(category: Category, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -97,47 +97,37 @@ def decomposition_schema() -> dict[str, Any]:
     )
 
 
+#: what a written conversation record always has (SPEC section 3), beyond what the models require to load one
+CONVERSATION_REQUIRED = {
+    "Conversation": ["goal_id", "instruction", "initial_state", "turns", "ended_by", "meta"],
+    "Turn": ["user", "agent", "tool_calls", "state"],
+    "ToolCall": ["name", "arguments"],
+}
+_STATE_DEFS = ("GoalState", "Status", "SubComponent", "TaskObjective", "Category")
+
+
+def _retarget(node: Any) -> Any:
+    """``node`` with every reference to the models' goal state pointed at the rule set's (``goal_state``)."""
+    if isinstance(node, dict):
+        return {key: ("#/$defs/goal_state" if key == "$ref" and value == "#/$defs/GoalState" else _retarget(value))
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_retarget(item) for item in node]
+    return node
+
+
 def conversation_schema() -> dict[str, Any]:
-    """A conversation record (SPEC section 3)."""
-    maybe_state = {"anyOf": [{"$ref": "#/$defs/goal_state"}, {"type": "null"}]}
-    tool_call = {
-        "type": "object",
-        "properties": {
-            "id": {"type": ["string", "null"]},
-            "name": {"type": "string", "minLength": 1},
-            "arguments": {"type": ["object", "string"]},
-            "result": {},
-        },
-        "required": ["name", "arguments"],
-    }
-    turn = {
-        "type": "object",
-        "properties": {
-            "user": {"type": "string"},
-            "agent": {"type": "string"},
-            "tool_calls": {"type": "array", "items": tool_call},
-            "state": maybe_state,
-            "illegal_updates": {"type": "array"},
-        },
-        "required": ["user", "agent", "tool_calls", "state"],
-    }
-    return _document(
-        "UGST conversation",
-        {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string", "minLength": 1},
-                "goal_id": {"type": "string", "minLength": 1},
-                "instruction": {"type": "string"},
-                "initial_state": maybe_state,
-                "turns": {"type": "array", "items": turn},
-                "ended_by": {"enum": list(ENDED_BY)},
-                "meta": {"type": "object"},
-            },
-            "required": ["goal_id", "instruction", "initial_state", "turns", "ended_by", "meta"],
-        },
-        {"goal_state": _goal_state_body()},
-    )
+    """A conversation record (SPEC section 3), generated from :class:`~ugst_dspy.conversation.Conversation` and
+    the models it holds (so a field declared there is in the schema), with the SPEC's required keys and the
+    goal state of the rule set (each category's own statuses) in place of the models' looser one."""
+    from ugst_dspy.conversation import Conversation
+
+    generated = Conversation.model_json_schema()
+    defs = {name: body for name, body in generated.pop("$defs", {}).items() if name not in _STATE_DEFS}
+    body = {key: value for key, value in generated.items() if key not in ("title", "description")}
+    for name, required in CONVERSATION_REQUIRED.items():
+        (body if name == "Conversation" else defs[name])["required"] = list(required)
+    return _document("UGST conversation", _retarget(body), {**_retarget(defs), "goal_state": _goal_state_body()})
 
 
 SCHEMAS = {
@@ -249,11 +239,12 @@ def _compile(schema: Any, root: dict[str, Any], refs: dict[str, list[Check]]) ->
         checks.append(lambda x: not isinstance(x, dict) or all(name in x for name in needed))
     if "additionalProperties" in schema:
         extra = schema["additionalProperties"]
+        known = frozenset(schema.get("properties", {}))
         if extra is False:
-            known = frozenset(schema.get("properties", {}))
             checks.append(lambda x: not isinstance(x, dict) or all(key in known for key in x))
         elif not (extra is True or extra == {}):
-            raise _Unsupported("additionalProperties schema")
+            other = _compile(extra, root, refs)
+            checks.append(lambda x: not isinstance(x, dict) or all(k in known or other(v) for k, v in x.items()))
     if "items" in schema:
         each = _compile(schema["items"], root, refs)
         checks.append(lambda x: not isinstance(x, list) or all(each(item) for item in x))
@@ -288,7 +279,14 @@ def _fast_check(kind: str) -> Check | None:
 
 
 def validate(kind: str, record: Any) -> None:
-    """Raise :class:`SchemaError` naming the first offending field when ``record`` does not match."""
+    """Raise :class:`SchemaError` naming the first offending field when ``record`` does not match (a
+    conversation of a newer format than this package reads is refused by its ``format`` first)."""
+    if kind == "conversation":
+        from ugst_dspy.conversation import newer_format
+
+        problem = newer_format(record)
+        if problem is not None:
+            raise SchemaError("format", problem)
     validator = _validator(kind)
     fast = _fast_check(kind)
     if fast is not None and fast(record):

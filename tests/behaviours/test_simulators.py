@@ -132,8 +132,8 @@ def test_the_runner_records_the_plan_and_the_behaviours_of_every_turn(packaged_d
                      services=environment_class("tau-retail").unavailable_services)
     assert meta["behaviours"] == plan.to_json()
     for number, turn in enumerate(conversation.turns, start=1):
-        assert turn.model_extra["behaviours"] == list(plan.acting(number))
-        assert "impatience" in turn.model_extra["behaviours"]
+        assert turn.behaviours == list(plan.acting(number))
+        assert "impatience" in turn.behaviours
     assert len(seen) == len(conversation.turns) and all("Express impatience" in text for text in seen)
     assert "Still open in your goal" in seen[0]  # the steered user is reminded of what it must deliver
 
@@ -144,7 +144,7 @@ def test_a_run_with_behaviours_is_reproducible_under_its_seed(packaged_data):
     first, again = _runner(every, seed=3).run(goal), _runner(every, seed=3).run(goal)
     other = _runner(every, seed=4).run(goal)
     assert first.meta["behaviours"] == again.meta["behaviours"]
-    assert [t.model_extra["behaviours"] for t in first.turns] == [t.model_extra["behaviours"] for t in again.turns]
+    assert [t.behaviours for t in first.turns] == [t.behaviours for t in again.turns]
     assert other.meta["behaviours"] != first.meta["behaviours"]
 
 

@@ -13,7 +13,7 @@ from ugst_dspy.modules.tracker import GoalStateTracker
 from ugst_dspy.optimizers.metric import make_ugst_metric
 from ugst_dspy.optimizers.trainset import build_trainset
 from ugst_dspy.reward import RewardConfig, ugst_reward
-from ugst_dspy.scoring import ResponseScorer
+from ugst_dspy.modules.scoring import ResponseScorer
 from ugst_dspy.state import CATEGORIES, Category
 
 from .scripted_optimize import BLAND, GOOD

@@ -96,7 +96,7 @@ def test_gold_decomposition_table(state, tmp_path, capsys):
 
 
 def test_quality_diversity_and_similarity_sections(tmp_path, capsys, monkeypatch):
-    import ugst_dspy.metrics.similarity as similarity
+    import ugst_dspy.engines.embedder as similarity
 
     class FakeEmbedder:  # the real model is tested in test_similarity.py
         def __init__(self, *args, **kwargs):

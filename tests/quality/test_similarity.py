@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from ugst_dspy.metrics.similarity import LABEL, SentenceEmbedder, cosine, similarity_table, utterance_similarities
+from ugst_dspy.engines.embedder import SentenceEmbedder
+from ugst_dspy.metrics.similarity import LABEL, cosine, similarity_table, utterance_similarities
 
 from .helpers import chat
 

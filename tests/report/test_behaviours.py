@@ -87,7 +87,7 @@ def test_each_turn_carries_the_behaviours_that_acted_and_their_check(runs):
         assert encoded["bl"] == "+".join(names) and encoded["bn"] == names
         checks = {check.number: check for check in check_turns(conversation)}
         for k, (turn, entry) in enumerate(zip(conversation.turns, encoded["t"])):
-            acted = turn.model_extra["behaviours"]
+            acted = turn.behaviours
             if not acted:
                 assert "bh" not in entry
                 continue

@@ -235,7 +235,7 @@ def test_behaviour_badges_on_the_timeline_and_the_behaviour_filter(page, tmp_pat
         shows = k % 2 == 1
         state = "shown" if shows else "not shown"
         assert badges[k] == [str(k), [[name, shows, not shows, f"{name}: {state}", name[:3]]
-                                      for name in turn.model_extra["behaviours"]]]
+                                      for name in turn.behaviours]]
     transcript = page.evaluate(f"Array.from(document.querySelectorAll('{detail} .turn h4')).map(h =>"
                                " Array.from(h.querySelectorAll('.bh')).map(b => [b.textContent, b.dataset.shown]))")
     assert transcript[0] == [["impatience", "shown"], ["digression", "shown"]]

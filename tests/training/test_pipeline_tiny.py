@@ -18,7 +18,7 @@ import pytest
 from ugst_dspy import DEFAULT_RULES, Conversation, Turn
 from ugst_dspy.engines.scripted import scripted_lm
 from ugst_dspy.modules.tracker import GoalStateTracker
-from ugst_dspy.scoring import ResponseScorer
+from ugst_dspy.modules.scoring import ResponseScorer
 from ugst_dspy.state import CATEGORIES, GoalState
 
 from training.world import judge

@@ -14,7 +14,7 @@ from ugst_dspy.modules.tracker import GoalStateTracker
 from ugst_dspy.optimizers.layout import format_completion, parse_completion, student_messages
 from ugst_dspy.optimizers.rewards import UGSTRewardFunctions
 from ugst_dspy.reward import RewardConfig
-from ugst_dspy.scoring import ResponseScorer
+from ugst_dspy.modules.scoring import ResponseScorer
 from ugst_dspy.state import CATEGORIES, Category
 
 from training.world import judge

@@ -289,7 +289,8 @@ def _similarity(loaded: list[Conversation], group_by: str | None, fmt: str, extr
     import time
 
     from ugst_dspy.cli.progress import ProgressReporter
-    from ugst_dspy.metrics.similarity import SentenceEmbedder, model_dir, similarity_table
+    from ugst_dspy.engines.embedder import SentenceEmbedder, model_dir
+    from ugst_dspy.metrics.similarity import similarity_table
     from ugst_dspy.report.quality_table import format_similarity, similarity_json
 
     folder = model_dir()

@@ -86,7 +86,7 @@ def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, s
     from ugst_dspy.programs.io import build_program, save_program
     from ugst_dspy.reward import RewardConfig
     from ugst_dspy.rules import get_rules
-    from ugst_dspy.scoring import ResponseScorer
+    from ugst_dspy.modules.scoring import ResponseScorer
 
     rater = settings.role("rater")
     settings.roles["rater"] = dataclasses.replace(rater, max_tokens=max(rater.max_tokens, REFLECTION_MAX_TOKENS))

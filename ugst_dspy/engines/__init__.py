@@ -5,6 +5,7 @@ Importing this package loads no model library; torch, transformers, outlines and
 """
 
 from ugst_dspy.engines.chat import request_chat
+from ugst_dspy.engines.embedder import SentenceEmbedder
 from ugst_dspy.engines.embedded import (
     EMBEDDED_NAME,
     cache_dir,
@@ -23,6 +24,7 @@ from ugst_dspy.engines.schema_bounds import bound_schema
 from ugst_dspy.engines.tiny import make_tiny_model
 
 __all__ = [
+    "SentenceEmbedder",
     "EMBEDDED_NAME",
     "TransformersEngine",
     "UsageMeter",

@@ -1,7 +1,7 @@
 """Metrics: success rates, agreement, decomposition quality, failure diagnostics, conversation quality.
 
 Everything here is pure Python except where noted: lexical diversity imports ``lexicalrichness`` and the
-embedding similarity imports torch and transformers, both on first use only (the ``quality`` extra).
+embedding similarity aggregates what an embedder returns (the model is ``ugst_dspy.engines.embedder``).
 """
 
 from ugst_dspy.metrics.agreement import Agreement, agreement
@@ -26,7 +26,7 @@ from ugst_dspy.metrics.diagnostics import (
 )
 from ugst_dspy.metrics.diversity import DiversityRow, diversity_table, hdd, mtld
 from ugst_dspy.metrics.quality import ConversationRating, Mean, QualityRow, quality_table
-from ugst_dspy.metrics.similarity import SentenceEmbedder, SimilarityRow, similarity_table
+from ugst_dspy.metrics.similarity import SimilarityRow, similarity_table
 from ugst_dspy.metrics.success import Rate, SuccessRow, state_counts, success_table
 
 __all__ = [
@@ -44,7 +44,6 @@ __all__ = [
     "Mean",
     "QualityRow",
     "Rate",
-    "SentenceEmbedder",
     "SimilarityRow",
     "SuccessRow",
     "agreement",

@@ -26,16 +26,11 @@ from ugst_dspy.metrics.success import Rate, group_key
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
 from ugst_dspy.state import Category
 
-OUTCOME_KEYS = ("tau_bench", "multiwoz_booking")
-
-
 def task_reward(conversation: Conversation) -> float | None:
-    """The environment's task reward recorded in ``meta`` (τ-bench, MultiWOZ booking), else ``None``."""
-    for key in OUTCOME_KEYS:
-        outcome = conversation.meta.get(key)
-        if isinstance(outcome, dict) and isinstance(outcome.get("reward"), (int, float)):
-            return float(outcome["reward"])
-    return None
+    """The environment's task reward recorded in ``meta`` (:attr:`Conversation.outcome`), else ``None``."""
+    outcome = conversation.outcome
+    reward = outcome.get("reward") if outcome is not None else None
+    return float(reward) if isinstance(reward, (int, float)) and not isinstance(reward, bool) else None
 
 
 def goal_delivered(conversation: Conversation, rules: RuleSet = DEFAULT_RULES) -> bool | None:

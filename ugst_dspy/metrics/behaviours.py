@@ -48,8 +48,7 @@ _WORD = re.compile(r"[\w'#@.+-]+")
 
 def turn_behaviours(turn: Turn) -> list[str] | None:
     """The behaviours that acted on ``turn`` (``None`` for a turn of a record made without behaviours)."""
-    value = (turn.model_extra or {}).get("behaviours")
-    return [str(v) for v in value] if isinstance(value, list) else None
+    return list(turn.behaviours) if turn.behaviours is not None else None
 
 
 def plan_of(conversation: Conversation) -> Mapping[str, Any] | None:

@@ -3,6 +3,7 @@
 from ugst_dspy.modules.decompose import DecomposeGoal
 from ugst_dspy.modules.phrasing import PhraseSentence
 from ugst_dspy.modules.rater import ConversationRater, rate_all
+from ugst_dspy.modules.scoring import ResponseScorer, ScoredResponse
 from ugst_dspy.modules.simulators import (
     SIMULATORS,
     GoalReminderSimulator,
@@ -24,6 +25,8 @@ __all__ = [
     "PhraseSentence",
     "PromptSimulator",
     "ReasoningSimulator",
+    "ResponseScorer",
+    "ScoredResponse",
     "StateSteeredSimulator",
     "UserSimulator",
     "make_simulator",

@@ -28,7 +28,7 @@ import dspy
 
 from ugst_dspy.behaviours.plan import NO_BEHAVIOUR, BehaviourPlan, TurnBehaviour, environment_plan, make_plan
 from ugst_dspy.behaviours.spec import BehaviourSpec, as_specs
-from ugst_dspy.conversation import Turn
+from ugst_dspy.conversation import REASONING_FIELDS, Turn
 from ugst_dspy.errors import UgstError
 from ugst_dspy.render import render_state
 from ugst_dspy.signatures.simulate import (
@@ -42,7 +42,6 @@ from ugst_dspy.state import GoalState
 from ugst_dspy.stop import split_stop
 from ugst_dspy.transcript import budget_text, user_view
 
-REASONING_FIELDS = ("progress", "remaining", "alignment")
 BEHAVIOUR_FIELD = "behaviour"
 BehaviourLike = BehaviourSpec | str | Mapping[str, Any]
 

@@ -172,10 +172,9 @@ def conversation_json(
         entry.update(acted.get(index, {}))
         if reasons:
             entry["r"] = reasons
-        extra = turn.model_extra or {}
-        if extra.get("illegal_updates"):
-            entry["ill"] = extra["illegal_updates"]
-        why = _reasoning_text(extra.get("reasoning"))
+        if turn.illegal_updates:
+            entry["ill"] = turn.illegal_updates
+        why = _reasoning_text(turn.reasoning)
         if why:
             entry["why"] = why  # the reasoning teacher's, also for its stop message
         turns.append(entry)

@@ -43,7 +43,7 @@ from ugst_dspy.report.style import STYLE
 from ugst_dspy.report.svg import success_chart_svg
 from ugst_dspy.report.table import HEADER, percent, rate_cell
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
-from ugst_dspy.schemas import ENDED_BY
+from ugst_dspy.conversation import ENDED_BY
 from ugst_dspy.state import CATEGORIES
 
 DEFAULT_TITLE = "UGST report"

@@ -1,8 +1,10 @@
-"""The composite UGST reward of one user response, computed with the tracker: one reward, three users.
+"""Scoring a candidate user response with the tracker: the LM-backed step before the pure UGST reward.
 
 :class:`ResponseScorer` updates the goal state with the candidate response (the tracker judges the turn
 ``(response, no agent answer yet)``) and scores the change with :func:`ugst_dspy.reward.ugst_reward`. The
-DSPy metric (prompt optimisation), TRL's reward functions (GRPO) and evaluation all call it.
+DSPy metric of prompt optimisation and TRL's single-turn reward functions call it. The reward itself is
+pure and lives once in :mod:`ugst_dspy.reward`, which evaluation (``ugst evaluate --reward``) and multi-turn
+GRPO also call on states the tracker already made.
 """
 
 from __future__ import annotations
