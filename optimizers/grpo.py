@@ -31,6 +31,8 @@ from ugst_dspy.extras import require
 
 VLLMMode = Literal["off", "colocate", "server"]
 VLLM_MODES: tuple[str, ...] = ("off", "colocate", "server")
+COUNTS: tuple[str, ...] = ("tracker_calls", "malformed")
+"""What the single-turn rewards count (summed over the processes of a launch in the run record)."""
 
 
 @dataclass
@@ -83,7 +85,6 @@ def grpo_records(
     """The GRPO prompt records and counts: ``prompts``, ``too_long``, ``duplicates``, ``untracked``."""
     from ugst_dspy.behaviours.record import recorded_behaviour
     from ugst_dspy.optimizers.layout import recorded_student, student_messages
-    from ugst_dspy.optimizers.sft_data import conversation_max_turns
     from ugst_dspy.optimizers.training import prompt_tokens
 
     records: list[dict[str, Any]] = []
@@ -93,7 +94,7 @@ def grpo_records(
         if conversation.initial_state is None:
             counts["untracked"] += 1
             continue
-        max_turns = conversation_max_turns(conversation)
+        max_turns = conversation.turn_limit()
         student, plan = recorded_student(conversation, program)
         for index, state in conversation_prefixes(conversation):
             prefix = conversation.turns[:index]
@@ -162,21 +163,51 @@ def check_vllm(mode: str, server_url: str | None) -> None:
         raise UgstError("--use-vllm server needs --vllm-server-url (a `trl vllm-serve` endpoint)")
 
 
+def server_base_url(url: str) -> str:
+    """The base URL TRL's vLLM client takes: the server's root (it adds ``/v1/...``, ``/health`` and its
+    weight-sync routes itself), so an OpenAI-style ``.../v1`` ending is dropped."""
+    base = url.strip().rstrip("/")
+    return base[: -len("/v1")] if base.endswith("/v1") else base
+
+
+def check_processes(multi_turn: bool, use_vllm: str) -> None:
+    """Refuse, in one line, what cannot run on the processes of this launch: multi-turn roll-outs on several
+    processes generate a different number of later turns on each, so they need a policy each process runs
+    alone (not a shared vLLM server, nor parameters sharded by FSDP or ZeRO-3, whose every forward pass is
+    collective). Nothing is imported on a plain run."""
+    from ugst_dspy.optimizers.launch import launched_processes, sharded_parameters
+
+    if not multi_turn or launched_processes() == 1:
+        return
+    if use_vllm == "server":
+        raise UgstError("--rollout multi-turn with --use-vllm server runs on one training process only (each "
+                        "process would ask the shared server for a different number of turns); use --use-vllm "
+                        "colocate or off, or launch one process")
+    sharding = sharded_parameters()
+    if sharding is not None:
+        raise UgstError(f"--rollout multi-turn does not run under {sharding} (the later turns of a roll-out are "
+                        "generated a different number of times on each process); use DDP or DeepSpeed ZeRO-2")
+
+
 def grpo_config(options: GRPOOptions, reward_weights: Sequence[float], **overrides: Any) -> Any:
-    """The ``trl.GRPOConfig`` of ``options``."""
+    """The ``trl.GRPOConfig`` of ``options``. Under ``accelerate launch`` ``batch_size`` stays the number of
+    prompts of one optimizer step over all processes (see ``training.split_batch``)."""
     trl = require("trl", "train", "GRPO training")
 
-    from ugst_dspy.optimizers.training import device_flags, micro_batch
+    from ugst_dspy.optimizers.launch import processes
+    from ugst_dspy.optimizers.training import device_flags, split_batch
 
     if options.rollouts < 2:
         raise UgstError(f"--rollouts must be at least 2 (GRPO compares completions of one prompt), "
                         f"got {options.rollouts}")
     check_vllm(options.use_vllm, options.vllm_server_url)
     completions = options.batch_size * options.rollouts
+    per_device, accumulation = split_batch(completions, options.micro_batches, processes().count,
+                                           "--batch-size x --rollouts")
     values: dict[str, Any] = {
         "output_dir": options.output_dir,
-        "per_device_train_batch_size": micro_batch(completions, options.micro_batches, "--batch-size x --rollouts"),
-        "gradient_accumulation_steps": options.micro_batches,
+        "per_device_train_batch_size": per_device,
+        "gradient_accumulation_steps": accumulation,
         "num_generations": options.rollouts,
         "learning_rate": options.learning_rate,
         "max_steps": options.max_steps,
@@ -190,16 +221,17 @@ def grpo_config(options: GRPOOptions, reward_weights: Sequence[float], **overrid
         "logging_steps": options.logging_steps,
         "log_completions": options.log_completions,
         "num_completions_to_print": 0,
+        "ddp_find_unused_parameters": False,  # DDP (accelerate launch): every weight of a causal LM is used
         "seed": options.seed,
         "report_to": "none",
         "disable_tqdm": True,
         **device_flags(),
     }
     if options.use_vllm != "off":
-        values.update(use_vllm=True, vllm_mode=options.use_vllm,
+        values.update(use_vllm=True, vllm_mode=options.use_vllm,  # the length is colocate's; a server has its own
                       vllm_max_model_length=options.token_budget + options.max_completion_length)
         if options.vllm_server_url:
-            values["vllm_server_base_url"] = options.vllm_server_url
+            values["vllm_server_base_url"] = server_base_url(options.vllm_server_url)
     values.update(overrides)
     return trl.GRPOConfig(**values)
 
@@ -227,6 +259,7 @@ def train_grpo(
     """
     trl = require("trl", "train", "GRPO training")
 
+    from ugst_dspy.optimizers.launch import local_main_first, on_main, sum_over_processes
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
     from ugst_dspy.optimizers.outdir import check_output_dir, claim_output_dir
     from ugst_dspy.optimizers.training import (
@@ -242,8 +275,9 @@ def train_grpo(
     if data is None or len(data) == 0:
         raise UgstError("no GRPO prompts: the data set is empty")
     output_dir = Path(options.output_dir)
-    check_output_dir(output_dir, "grpo", options.base_model, resume=options.resume)
-    base = resolve_model_dir(options.base_model)
+    check_processes(rollouts is not None, options.use_vllm)
+    on_main(lambda: check_output_dir(output_dir, "grpo", options.base_model, resume=options.resume))
+    base = local_main_first(lambda: resolve_model_dir(options.base_model))  # a conversion once per node
     args = grpo_config(options, rewards.weights, **(config_overrides or {}))
     policy, tokenizer = model if model is not None else load_model(base)
     progress = progress_callback("grpo")
@@ -259,8 +293,10 @@ def train_grpo(
             callbacks=[progress, *callbacks],
             rollout_func=rollouts,
         )
-    claim_output_dir(output_dir, "grpo", base)
+    on_main(lambda: claim_output_dir(output_dir, "grpo", base))
     resume, seconds = train_with_resume(trainer, output_dir, options.resume)
+    reward = rewards.describe()  # several processes: each scored its share; the record counts them all
+    reward.update(sum_over_processes({k: reward[k] for k in COUNTS if isinstance(reward.get(k), (int, float))}))
     record = {
         "stage": "grpo",
         "layout": LAYOUT,
@@ -270,10 +306,10 @@ def train_grpo(
         "data": list(sources),
         "eval_overlap": eval_overlap,
         "prompts": len(data),
-        "reward": rewards.describe(),
+        "reward": reward,
         "rollout": "multi-turn" if rollouts is not None else "single-turn",
     }
     if rollouts is not None:
-        record["rollouts"] = rollouts.describe()
+        record["rollouts"] = {**rollouts.describe(), **sum_over_processes(dict(rollouts.stats))}
     return complete_run(trainer, tokenizer, output_dir, program, record, options=options, resume=resume,
                         base=base, seconds=seconds, step_seconds=progress.step_seconds)

@@ -42,15 +42,18 @@ class SFTOptions:
 
 
 def sft_config(options: SFTOptions, **overrides: Any) -> Any:
-    """The ``trl.SFTConfig`` of ``options`` (CPU: float32, no bf16, no reporting)."""
+    """The ``trl.SFTConfig`` of ``options`` (CPU: float32, no bf16, no reporting). Under ``accelerate launch``
+    ``batch_size`` stays the batch of one optimizer step over all processes (see ``training.split_batch``)."""
     trl = require("trl", "train", "SFT training")
 
-    from ugst_dspy.optimizers.training import device_flags, micro_batch
+    from ugst_dspy.optimizers.launch import processes
+    from ugst_dspy.optimizers.training import device_flags, split_batch
 
+    per_device, accumulation = split_batch(options.batch_size, options.grad_accum, processes().count)
     values: dict[str, Any] = {
         "output_dir": options.output_dir,
-        "per_device_train_batch_size": micro_batch(options.batch_size, options.grad_accum),
-        "gradient_accumulation_steps": options.grad_accum,
+        "per_device_train_batch_size": per_device,
+        "gradient_accumulation_steps": accumulation,
         "learning_rate": options.learning_rate,
         "num_train_epochs": options.epochs,
         "max_steps": options.max_steps,
@@ -63,6 +66,7 @@ def sft_config(options: SFTOptions, **overrides: Any) -> Any:
         "report_to": "none",
         "disable_tqdm": True,
         "dataset_num_proc": None,
+        "ddp_find_unused_parameters": False,  # DDP (accelerate launch): every weight of a causal LM is used
         **device_flags(),
     }
     values.update(overrides)
@@ -96,9 +100,13 @@ def train_sft(
     their goals are evaluation goals (trained on with ``--allow-eval-overlap``). ``layout`` names
     another data layout than the student's (e.g. DSPy finetuning data): then no program is saved.
     Returns a :class:`~ugst_dspy.optimizers.training.TrainingResult`.
+
+    Under ``accelerate launch`` every process calls it with the same data; the main process alone checks and
+    claims ``output_dir`` and writes the outputs (:mod:`~ugst_dspy.optimizers.launch`).
     """
     trl = require("trl", "train", "SFT training")
 
+    from ugst_dspy.optimizers.launch import local_main_first, on_main
     from ugst_dspy.optimizers.layout import LAYOUT, student_program
     from ugst_dspy.optimizers.outdir import check_output_dir, claim_output_dir
     from ugst_dspy.optimizers.training import (
@@ -114,8 +122,8 @@ def train_sft(
     if data is None or len(data) == 0:
         raise UgstError("no SFT data: the data set is empty")
     output_dir = Path(options.output_dir)
-    check_output_dir(output_dir, "sft", options.base_model, resume=options.resume)
-    base = resolve_model_dir(options.base_model)
+    on_main(lambda: check_output_dir(output_dir, "sft", options.base_model, resume=options.resume))
+    base = local_main_first(lambda: resolve_model_dir(options.base_model))  # a conversion once per node
     model, tokenizer = load_model(base)
     data, too_long = keep_fitting(data, tokenizer, options.max_length)
     if len(data) == 0:
@@ -130,7 +138,7 @@ def train_sft(
         peft_config=lora_config(options.lora_r, options.lora_alpha) if options.lora else None,
         callbacks=[progress, *callbacks],
     )
-    claim_output_dir(output_dir, "sft", base)
+    on_main(lambda: claim_output_dir(output_dir, "sft", base))
     resume, seconds = train_with_resume(trainer, output_dir, options.resume)
     record = {
         "stage": "sft",

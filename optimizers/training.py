@@ -146,10 +146,13 @@ def lora_config(r: int, alpha: int) -> Any:
 
 
 def device_flags() -> dict[str, Any]:
-    """TrainingArguments flags for this machine: CPU float32, or CUDA with bf16 where supported."""
+    """TrainingArguments flags for this machine: CPU float32, or CUDA with bf16 where supported
+    (``ACCELERATE_USE_CPU=1``, which the trainer obeys anyway, keeps a CUDA machine on CPU float32 too)."""
     torch = require("torch", "train", TRAINING)
 
-    if torch.cuda.is_available():
+    from ugst_dspy.optimizers.launch import env_flag
+
+    if torch.cuda.is_available() and not env_flag("ACCELERATE_USE_CPU"):
         return {"use_cpu": False, "bf16": torch.cuda.is_bf16_supported(), "gradient_checkpointing": False}
     return {"use_cpu": True, "bf16": False, "gradient_checkpointing": False}
 
@@ -187,6 +190,27 @@ def micro_batch(batch: int, grad_accum: int, what: str = "--batch-size") -> int:
     if batch % grad_accum:
         raise UgstError(f"{what} {batch} is not a multiple of --grad-accum {grad_accum}")
     return batch // grad_accum
+
+
+def split_batch(batch: int, grad_accum: int, processes: int = 1, what: str = "--batch-size") -> tuple[int, int]:
+    """``(per-device batch, accumulation steps)`` of ``batch`` examples per optimizer step, split into
+    ``grad_accum`` micro-batches over ``processes`` processes; refuses uneven splits.
+
+    ``batch`` is the batch of one optimizer step over *all* processes, so a command trains the same way on
+    any number of them: the micro-batches are shared out (at least ``ceil(grad_accum / processes)`` per
+    process, more where that does not divide ``batch``), so a process's micro-batch is never larger than
+    ``batch / grad_accum``. One process: ``(batch / grad_accum, grad_accum)``.
+    """
+    micro = micro_batch(batch, grad_accum, what)
+    if processes <= 1:
+        return micro, grad_accum
+    if batch % processes:
+        raise UgstError(f"{what} {batch} cannot be shared out evenly over {processes} processes: "
+                        f"use a multiple of {processes}")
+    steps = -(-grad_accum // processes)
+    while batch % (processes * steps):
+        steps += 1
+    return batch // (processes * steps), steps
 
 
 def last_checkpoint(output_dir: str | Path) -> Path | None:
@@ -249,6 +273,8 @@ class ProgressLines:
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._started = time.perf_counter()
+        if not getattr(state, "is_world_process_zero", True):  # several processes: the main one prints
+            return
         print(f"ugst {self.label}: training to step {state.max_steps} (from step {state.global_step})",
               file=self.stream or sys.stderr, flush=True)
 
@@ -259,7 +285,7 @@ class ProgressLines:
         self.step_seconds.append(time.perf_counter() - self._step_started)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        if not logs or "train_runtime" in logs:
+        if not logs or "train_runtime" in logs or not getattr(state, "is_world_process_zero", True):
             return
         parts = [f"{key} {logs[key]:.4g}" for key in self.KEYS if isinstance(logs.get(key), (int, float))]
         recent = self.step_seconds[-10:]
@@ -362,8 +388,11 @@ def train_with_resume(trainer: Any, output_dir: Path, resume: bool) -> tuple[Pat
     CPU log-probs and without its printer callback; returns ``(checkpoint resumed from, seconds)``."""
     transformers = require("transformers", "train", TRAINING)
 
+    from ugst_dspy.optimizers.launch import on_main
+
     trainer.remove_callback(transformers.PrinterCallback)
-    checkpoint = last_checkpoint(output_dir) if resume else None
+    # several processes: the main one chooses, so that all resume from the same checkpoint
+    checkpoint = on_main(lambda: last_checkpoint(output_dir), "finding the last checkpoint") if resume else None
     started = time.perf_counter()
     with compact_cpu_logprobs():
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -383,13 +412,16 @@ def complete_run(
     seconds: float,
     step_seconds: list[float],
 ) -> TrainingResult:
-    """Add what every stage records (options, steps, timing, versions, logs, the previous stage's record),
-    write the outputs with :func:`finish_output` and return the result."""
+    """Add what every stage records (options, steps, timing, versions, logs, the processes, the previous
+    stage's record), write the outputs with :func:`finish_output` and return the result. Every process calls
+    it (the weights of a sharded model are gathered from all); only the main process writes."""
     from dataclasses import asdict
 
     record = {
         **record,
         "options": asdict(options),
+        "world_size": trainer.args.world_size,
+        "distributed": distributed_info(trainer),
         "global_step": trainer.state.global_step,
         "resumed_from": str(resume) if resume else None,
         "seconds": round(seconds, 3),
@@ -405,11 +437,37 @@ def complete_run(
                           log_history=list(trainer.state.log_history), record=record)
 
 
+def distributed_info(trainer: Any) -> dict[str, Any]:
+    """How the run was spread: accelerate's distributed type, the processes (and machines) and the batch
+    split: per-device batch x accumulation steps x processes = the batch of one optimizer step."""
+    args = trainer.args
+    kind = getattr(trainer.accelerator, "distributed_type", None)
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE") or args.world_size) if args.world_size > 1 else 1
+    return {
+        "type": str(getattr(kind, "value", kind or "NO")),
+        "processes": args.world_size,
+        "machines": max(1, args.world_size // max(1, per_node)),
+        "per_device_train_batch_size": args.per_device_train_batch_size,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps,
+    }
+
+
 def finish_output(trainer: Any, tokenizer: Any, output_dir: Path, program: Any, record: dict[str, Any]) -> None:
-    """Write the final weights, tokenizer, trainer state, student program (unless ``None``) and run record."""
+    """Write the final weights, tokenizer, trainer state, student program (unless ``None``) and run record.
+
+    Every process calls it: ``save_model`` gathers the weights of a sharded model (FSDP, ZeRO-3) from all of
+    them and writes on the main process; the rest is written by the main process alone, and every process
+    returns once it is all written."""
+    trainer.save_model(str(output_dir))
+    if trainer.is_world_process_zero():
+        write_outputs(trainer, tokenizer, output_dir, program, record)
+    trainer.accelerator.wait_for_everyone()
+
+
+def write_outputs(trainer: Any, tokenizer: Any, output_dir: Path, program: Any, record: dict[str, Any]) -> None:
+    """The main process's part of :func:`finish_output` (after the weights)."""
     from ugst_dspy.programs.io import save_program
 
-    trainer.save_model(str(output_dir))
     if is_lora_dir(output_dir):  # name the folder the adapter really sits on (PEFT writes the model's own name)
         adapter = json.loads((output_dir / ADAPTER_CONFIG).read_text(encoding="utf-8"))
         adapter["base_model_name_or_path"] = str(record["base_model"])

@@ -65,7 +65,8 @@ def grpo(
     """Train a student simulator with GRPO: for every conversation prefix ending where the user must reply,
     sample --rollouts completions, score each reply with the UGST tracker (one reward per category, weighted
     by --alpha) and update the policy. Resumable: a rerun continues from the last checkpoint in --out."""
-    from ugst_dspy.optimizers.grpo import check_vllm
+    from ugst_dspy.optimizers.grpo import check_processes, check_vllm
+    from ugst_dspy.optimizers.launch import local_main_first, main_output, on_main
     from ugst_dspy.optimizers.outdir import check_output_dir
     from ugst_dspy.optimizers.training import check_training
 
@@ -74,10 +75,12 @@ def grpo(
         if not path.is_file():
             raise UgstError(f"{path}: no such conversation file")
     check_vllm(use_vllm, vllm_server_url)  # before any model loads
+    check_processes(rollout == "multi-turn", use_vllm)
     from ugst_dspy.envs.holdout import check_training_goals, goals_of_conversations
 
-    overlap = check_training_goals(goals_of_conversations(data), "ugst grpo", allow=allow_eval_overlap,
-                                   eval_goals=eval_goals or ())
+    with main_output() as is_main:  # several processes: the main one warns and reports
+        overlap = check_training_goals(goals_of_conversations(data), "ugst grpo", allow=allow_eval_overlap,
+                                       eval_goals=eval_goals or ())
     if reward_mode not in ("progress", "success"):
         raise UgstError(f"unknown --reward-mode {reward_mode!r} (use progress or success)")
     if rollout not in ("single-turn", "multi-turn"):
@@ -86,7 +89,8 @@ def grpo(
         raise UgstError(f"unknown --on-malformed {on_malformed!r} (use zero or score_text)")
     if (batch_size * rollouts) % (grad_accum or batch_size):
         raise UgstError(f"--batch-size x --rollouts ({batch_size * rollouts}) is not a multiple of --grad-accum {grad_accum}")
-    check_output_dir(out, "grpo", base_model, resume=resume)  # before any model converts, loads or trains
+    # before any model converts, loads or trains; under accelerate launch the main process checks for all
+    on_main(lambda: check_output_dir(out, "grpo", base_model, resume=resume))
     settings = resolve_config(config, {"tracker": tracker_model, "agent": agent_model}, seed=seed,
                               steering_tracker_mode=mode)
 
@@ -99,7 +103,7 @@ def grpo(
     from ugst_dspy.optimizers.training import load_model, load_student_program, resolve_model_dir
     from ugst_dspy.reward import RewardConfig
     from ugst_dspy.rules import get_rules
-    from ugst_dspy.scoring import ResponseScorer
+    from ugst_dspy.modules.scoring import ResponseScorer
     from ugst_dspy.state import CATEGORIES
 
     pool = ModelPool(settings)
@@ -109,13 +113,15 @@ def grpo(
     conversations = read_sources(data)
     check_sources(conversations, ", ".join(str(p) for p in data))
     rules = get_rules(settings.rules)
-    base_dir = resolve_model_dir(base_model)
+    base_dir = local_main_first(lambda: resolve_model_dir(base_model))  # a conversion once per node
     student = load_student_program(program, base_dir)
     with quiet_training():
         policy, tokenizer = load_model(base_dir)
-        dataset, counts = build_grpo_dataset(conversations, tokenizer, student, token_budget)
-        typer.echo(f"ugst grpo: {counts['prompts']} prompts ({counts['too_long']} over {token_budget} tokens, "
-                   f"{counts['duplicates']} duplicates, {counts['untracked']} untracked conversations left out)", err=True)
+        dataset, counts = build_grpo_dataset(conversations, tokenizer, student, token_budget)  # the same everywhere
+        if is_main:
+            typer.echo(f"ugst grpo: {counts['prompts']} prompts ({counts['too_long']} over {token_budget} tokens, "
+                       f"{counts['duplicates']} duplicates, {counts['untracked']} untracked conversations left out)",
+                       err=True)
         tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)  # type: ignore[arg-type]
         tracker.set_lm(pool.lm("tracker"))
         reward_config = RewardConfig(dict.fromkeys(CATEGORIES, alpha), reward_mode)  # type: ignore[arg-type]
@@ -152,7 +158,9 @@ def grpo(
         )
         result = train_grpo(dataset, rewards, options, student, sources=[str(p) for p in data],
                             model=(policy, tokenizer), eval_overlap=len(overlap), rollouts=multi_turn)
-    calls = multi_turn.stats["tracker_calls"] if multi_turn is not None else rewards.tracker_calls
-    typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
-               f"peak memory {result.peak_rss_mb:.0f} MB, {calls} tracker calls); "
-               f"export with: ugst export {out} --out DIR", err=True)
+    # the run record's count: every process's calls
+    calls = result.record["rollouts" if multi_turn is not None else "reward"]["tracker_calls"]
+    if is_main:
+        typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} "
+                   f"s/step, peak memory {result.peak_rss_mb:.0f} MB, {calls} tracker calls); "
+                   f"export with: ugst export {out} --out DIR", err=True)

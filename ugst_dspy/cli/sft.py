@@ -77,11 +77,13 @@ def sft(
             raise UgstError(f"{path}: no such conversation file")
     if batch_size % grad_accum:
         raise UgstError(f"--batch-size {batch_size} is not a multiple of --grad-accum {grad_accum}")
+    from ugst_dspy.optimizers.launch import local_main_first, main_output, on_main
     from ugst_dspy.optimizers.outdir import check_inputs_outside, check_output_dir
     from ugst_dspy.optimizers.training import check_training
 
     check_training("ugst sft")
-    check_output_dir(out, "sft", base_model, resume=resume)  # before any model converts, loads or trains
+    # before any model converts, loads or trains; under accelerate launch the main process checks for all
+    on_main(lambda: check_output_dir(out, "sft", base_model, resume=resume))
     check_inputs_outside(out, "--teacher-runs", teacher_runs)
     from ugst_dspy.cli.progress import ProgressReporter
     from ugst_dspy.optimizers.quiet import quiet_training
@@ -96,9 +98,10 @@ def sft(
     if teacher_runs is not None:
         goals = goals if goals is not None else training_goals_path(env, data_dir)
         training += goals_of_file(goals, limit)
-    overlap = check_training_goals(training, "ugst sft", allow=allow_eval_overlap, data_dir=data_dir,
-                                   eval_goals=eval_goals or ())
-    base_dir = resolve_model_dir(base_model)  # a bad spec fails before any teacher run
+    with main_output() as is_main:  # several processes: the main one warns and reports
+        overlap = check_training_goals(training, "ugst sft", allow=allow_eval_overlap, data_dir=data_dir,
+                                       eval_goals=eval_goals or ())
+    base_dir = local_main_first(lambda: resolve_model_dir(base_model))  # a bad spec fails before any teacher run
     student = load_student_program(program, base_dir)
     if teacher_runs is not None:
         settings = resolve_config(
@@ -107,17 +110,24 @@ def sft(
              "agent": agent_model},
             seed=seed, tracker_mode=mode, max_turns=turns, behaviours=behaviour,
         )
-        report = generate_teacher_conversations(
-            teacher_runs, settings, env, goals, limit=limit, agent=agent, workers=workers, data_dir=data_dir,
-            progress=ProgressReporter(f"teacher runs ({env})"),
-        )
-        typer.echo(f"{teacher_runs}: {report.written} teacher conversations, {report.skipped} already there, "
-                   f"{len(report.failed)} failed", err=True)
+
+        def run_teacher() -> str:  # the main process runs the teacher; the others wait, then read its file
+            report = generate_teacher_conversations(
+                teacher_runs, settings, env, goals, limit=limit, agent=agent, workers=workers, data_dir=data_dir,
+                progress=ProgressReporter(f"teacher runs ({env})"),
+            )
+            return (f"{teacher_runs}: {report.written} teacher conversations, {report.skipped} already there, "
+                    f"{len(report.failed)} failed")
+
+        summary = on_main(run_teacher, "the teacher runs")
+        if is_main:
+            typer.echo(summary, err=True)
         files = [*files, teacher_runs]
     with quiet_training():
-        dataset = build_sft_dataset(files, program=student)
-        typer.echo(f"ugst sft: {len(dataset)} records from {len(set(dataset['conversation_id']))} conversations",
-                   err=True)
+        dataset = build_sft_dataset(files, program=student)  # the same on every process: the same files
+        if is_main:
+            typer.echo(f"ugst sft: {len(dataset)} records from {len(set(dataset['conversation_id']))} conversations",
+                       err=True)
         if dry_run:
             return
         options = SFTOptions(
@@ -126,5 +136,6 @@ def sft(
             max_length=max_length, save_steps=save_steps, seed=seed or 0, resume=resume,
         )
         result = train_sft(dataset, options, student, sources=[str(f) for f in files], eval_overlap=len(overlap))
-    typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
-               f"peak memory {result.peak_rss_mb:.0f} MB); export with: ugst export {out} --out DIR", err=True)
+    if is_main:
+        typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
+                   f"peak memory {result.peak_rss_mb:.0f} MB); export with: ugst export {out} --out DIR", err=True)
