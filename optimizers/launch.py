@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ugst_dspy.errors import UgstError
+from ugst_dspy.errors import UgstError, error_line
 
 T = TypeVar("T")
 
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(config_path(args[0]))
     except UgstError as err:
-        print(f"ugst: error: {err}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return 2
     return 0
 

@@ -12,6 +12,7 @@ must be an object, not a string``).
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import dspy
 
 from ugst_dspy.errors import UgstError
 from ugst_dspy.files.jsonl import decode_text
-from ugst_dspy.modules.simulators import SIMULATORS, ReasoningSimulator, UserSimulator
+from ugst_dspy.modules.simulators import SIMULATORS, UserSimulator
 
 STATES_DIR = Path(__file__).resolve().parent / "states"
 KINDS = ("simulator", "evaluator")
@@ -66,12 +67,8 @@ def build_program(kind: str, name: str, options: dict[str, Any] | None = None) -
         if name not in SIMULATORS:
             raise UgstError(f"unknown simulator {name!r} (use one of {', '.join(SIMULATORS)})")
         cls = SIMULATORS[name]
-        turns, countdown = options.get("max_turns", 10), options.get("countdown", False)
-        behaviours = options.get("behaviours", ())
-        if cls is ReasoningSimulator:
-            return ReasoningSimulator(max_turns=turns, use_state=options.get("use_state", False), countdown=countdown,
-                                      behaviours=behaviours)
-        return cls(max_turns=turns, countdown=countdown, behaviours=behaviours)
+        accepted = inspect.signature(cls.__init__).parameters  # options another kind of simulator records are ignored
+        return cls(**{key: value for key, value in options.items() if key in accepted})
     if kind == "evaluator":
         from ugst_dspy.programs.evaluator import UGSTEvaluator
         from ugst_dspy.rules import get_rules
@@ -83,10 +80,7 @@ def build_program(kind: str, name: str, options: dict[str, Any] | None = None) -
 def describe(program: dspy.Module) -> dict[str, Any]:
     """The ``ugst`` entry of a program file for ``program``."""
     if isinstance(program, UserSimulator):
-        options: dict[str, Any] = {"max_turns": program.max_turns, **program.options()}
-        if isinstance(program, ReasoningSimulator):
-            options["use_state"] = program.uses_state
-        return {"kind": "simulator", "name": program.name, "options": options}
+        return {"kind": "simulator", "name": program.name, "options": program.program_options()}
     from ugst_dspy.programs.evaluator import UGSTEvaluator
 
     if isinstance(program, UGSTEvaluator):

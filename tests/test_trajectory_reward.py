@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ugst_dspy import DEFAULT_RULES, Conversation, Turn, ugst_reward
+from ugst_dspy import Conversation, Turn, ugst_reward
 from ugst_dspy.reward import RewardConfig, TrajectoryConfig, conversation_reward, trajectory_reward
 from ugst_dspy.state import CATEGORIES, Status
 

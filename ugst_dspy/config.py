@@ -32,12 +32,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from ugst_dspy.config_checks import Checks, check_fields
 from ugst_dspy.errors import UgstError
 
 ROLES: tuple[str, ...] = ("decomposer", "tracker", "simulator", "agent", "rater")
+TrackerMode = Literal["per_component", "batched"]
+TRACKER_MODES: tuple[str, ...] = get_args(TrackerMode)
+"""The tracker modes: the paper's per-component judge, or one batched call for every open sub-component."""
 OFFLINE_DEFAULTS = {
     "HF_HUB_OFFLINE": "1",  # never reach for the Hugging Face hub; every model is local
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # DSPy/LiteLLM would otherwise fetch a price table (5 s timeout)
@@ -65,8 +68,8 @@ ROLE_CHECKS: Checks = {
 }
 TOP_CHECKS: Checks = {
     "max_turns": (lambda v: v >= 1, "at least 1"),
-    "tracker_mode": (lambda v: v in ("batched", "per_component"), "batched or per_component"),
-    "steering_tracker_mode": (lambda v: v in ("batched", "per_component"), "batched or per_component"),
+    "tracker_mode": (lambda v: v in TRACKER_MODES, "batched or per_component"),
+    "steering_tracker_mode": (lambda v: v in TRACKER_MODES, "batched or per_component"),
     "rules": (lambda v: v in _rule_set_names(), lambda: "one of " + ", ".join(_rule_set_names())),
     "adapter": (lambda v: v in ("json", "chat"), "json or chat"),
     "num_retries": (lambda v: v >= 0, "at least 0"),
@@ -105,10 +108,10 @@ class UGSTConfig:
     roles: dict[str, RoleConfig] = field(default_factory=_default_roles, metadata={"help": "Per-role model and sampling."})
     seed: int = field(default=0, metadata={"help": "Base seed; every call gets a seed derived from it."})
     max_turns: int = field(default=10, metadata={"help": "Most user-agent turns per conversation."})
-    tracker_mode: str = field(default="per_component", metadata={
+    tracker_mode: TrackerMode = field(default="per_component", metadata={
         "help": "Tracker of evaluation, the states every table reads (ugst track, the UGST evaluator, the states "
                 "ugst simulate records): per_component (the paper's, default) or batched."})
-    steering_tracker_mode: str = field(default="batched", metadata={
+    steering_tracker_mode: TrackerMode = field(default="batched", metadata={
         "help": "Tracker of steering and rewards (the state a state-steered simulator sees during ugst "
                 "simulate, the UGST rewards of ugst optimize and ugst grpo): batched (default) or per_component."})
     rules: str = field(default="default", metadata={"help": "Rule set of the goal state."})

@@ -10,7 +10,6 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ugst_dspy.conversation import ENDED_BY
 from ugst_dspy.errors import UgstError
 from ugst_dspy.rules import DEFAULT_RULES
 from ugst_dspy.state import Category

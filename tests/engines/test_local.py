@@ -217,6 +217,12 @@ def test_unique_names_and_saved_state(tiny_model_dir: Path, tmp_path: Path) -> N
     engine = lm.engine
     again = TransformersEngine.load_state(engine.dump_state())
     assert again.name == engine.name and again.path == engine.path and again.max_items == engine.max_items
+    tuned = TransformersEngine(tiny_model_dir, seed=3, max_new_tokens=77, max_string_length=55, max_items=4,
+                               max_digits=5, cached_schemas=3, device="cpu", compile_mask=False, max_batch_size=2)
+    rebuilt = TransformersEngine.load_state(tuned.dump_state())
+    settings = ("name", "path", "seed", "max_new_tokens", "max_string_length", "max_items", "max_digits",
+                "cached_schemas", "device", "compile_mask", "max_batch_size")
+    assert {k: getattr(rebuilt, k) for k in settings} == {k: getattr(tuned, k) for k in settings}  # every setting
     state = lm.dump_state()
     assert state["engine"]["state"]["path"] == str(tiny_model_dir)
     loaded = dspy.LM.load_state(state, allow_custom_lm_class=True)

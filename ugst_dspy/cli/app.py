@@ -28,7 +28,7 @@ from ugst_dspy.cli import (
     track,
 )
 from ugst_dspy.config import apply_offline_defaults
-from ugst_dspy.errors import UgstError
+from ugst_dspy.errors import UgstError, error_line
 
 app = typer.Typer(
     name="ugst",
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UgstError, OSError) as err:
         if os.environ.get("UGST_DEBUG"):
             raise
-        print(f"ugst: error: {one_line(err)}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return 2
     except Exception as err:
         # click's usage errors (typer vendors its own click, so match on the interface, not the class)
@@ -91,17 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         context = getattr(err, "ctx", None)
         hint = f" (see '{context.command_path} --help')" if context is not None else ""
-        print(f"ugst: error: {one_line(err.format_message())}{hint}", file=sys.stderr)
+        print(error_line(err.format_message(), hint), file=sys.stderr)
         return int(err.exit_code)
     return result if isinstance(result, int) else 0
-
-
-def one_line(err: BaseException | str) -> str:
-    if isinstance(err, OSError) and err.filename:
-        text = f"{err.filename}: {err.strerror}"
-    else:
-        text = str(err)
-    return " ".join(text.split())
 
 
 def run() -> None:  # console-script target

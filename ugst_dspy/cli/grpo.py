@@ -122,7 +122,7 @@ def grpo(
             typer.echo(f"ugst grpo: {counts['prompts']} prompts ({counts['too_long']} over {token_budget} tokens, "
                        f"{counts['duplicates']} duplicates, {counts['untracked']} untracked conversations left out)",
                        err=True)
-        tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)  # type: ignore[arg-type]
+        tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)
         tracker.set_lm(pool.lm("tracker"))
         reward_config = RewardConfig(dict.fromkeys(CATEGORIES, alpha), reward_mode)  # type: ignore[arg-type]
         multi_turn = None

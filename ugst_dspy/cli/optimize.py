@@ -104,7 +104,7 @@ def run_optimize(conversations: Path, simulator: str, out: Path, options: Any, s
     split = split_examples(data.examples, train=options.train, val=options.val, seed=options.seed)
 
     rules = get_rules(settings.rules)
-    tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)  # type: ignore[arg-type]
+    tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)
     tracker.set_lm(pool.lm("tracker"))
     reward = RewardConfig(mode=options.reward_mode)
     metric = make_ugst_metric(ResponseScorer(tracker, reward, rules), termination_weight=options.termination_weight)

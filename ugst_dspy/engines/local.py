@@ -219,6 +219,9 @@ class TransformersEngine:
             "max_items": self.max_items,
             "max_digits": self.max_digits,
             "max_batch_size": self.max_batch_size,
+            "cached_schemas": self.cached_schemas,
+            "device": self.device,
+            "compile_mask": self.compile_mask,
         }
 
     @classmethod

@@ -58,9 +58,10 @@ def to_visualizer(conversation: Conversation) -> dict[str, Any]:
         raise UgstError(f"conversation {conversation.key!r} is not tracked: the visualizer shows goal states "
                         "(run `ugst track` first)")
     messages: list[dict[str, str]] = []
-    states: list[dict[str, Any]] = [nested_state(conversation.initial_state)]  # type: ignore[arg-type]
-    for turn in conversation.turns:
-        shown = nested_state(turn.state)  # type: ignore[arg-type]
+    tracked = [state for state in conversation.states if state is not None]  # every one, as it is tracked
+    states: list[dict[str, Any]] = [nested_state(tracked[0])]
+    for turn, after in zip(conversation.turns, tracked[1:]):
+        shown = nested_state(after)
         messages.append({"role": "user", "content": turn.user})
         states.append(shown)
         if turn.agent.strip() or turn.tool_calls:

@@ -55,16 +55,26 @@ class UserSimulator(dspy.Module):
     """Common behaviour: build the inputs, call the one predictor ``respond``, read reply and stop."""
 
     name: ClassVar[str] = ""
-    uses_state: ClassVar[bool] = False
+    #: whether this kind of simulator reads the goal state (an instance may say otherwise: ``uses_state``)
+    state_input: ClassVar[bool] = False
     signature: ClassVar[type[dspy.Signature]] = PromptSimulatorSignature
 
     def __init__(self, max_turns: int = 10, countdown: bool = False, behaviours: Iterable[BehaviourLike] = ()) -> None:
         super().__init__()
         self.max_turns = max_turns
         self.countdown = countdown
+        self.uses_state: bool = getattr(self, "uses_state", type(self).state_input)
         self.behaviours: tuple[BehaviourSpec, ...] = ()
-        self.respond = dspy.Predict(self.signature)
+        self.respond = dspy.Predict(self.make_signature())
         self.set_behaviours(behaviours)
+
+    def make_signature(self) -> type[dspy.Signature]:
+        """The predictor's signature (the class's; a subclass may choose by its options)."""
+        return type(self).signature
+
+    def program_options(self) -> dict[str, Any]:
+        """The options a program file records to rebuild this simulator (``options`` and the turn limit)."""
+        return {"max_turns": self.max_turns, **self.options()}
 
     def set_behaviours(self, behaviours: Iterable[BehaviourLike]) -> None:
         """Take these behaviours (none: the plain simulator): adds or removes the predictor's ``behaviour``
@@ -156,7 +166,7 @@ class GoalReminderSimulator(UserSimulator):
 
 class StateSteeredSimulator(UserSimulator):
     name = "state-steered"
-    uses_state = True
+    state_input = True
     signature = StateSteeredSignature
 
     def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
@@ -170,9 +180,14 @@ class ReasoningSimulator(UserSimulator):
 
     def __init__(self, max_turns: int = 10, use_state: bool = False, countdown: bool = False,
                  behaviours: Iterable[BehaviourLike] = ()) -> None:
-        self.uses_state = use_state  # type: ignore[misc]
-        self.signature = SteeredReasoningSignature if use_state else ReasoningSignature  # type: ignore[misc]
+        self.uses_state = use_state  # read by the base before it builds the predictor
         super().__init__(max_turns, countdown, behaviours)
+
+    def make_signature(self) -> type[dspy.Signature]:
+        return SteeredReasoningSignature if self.uses_state else ReasoningSignature
+
+    def program_options(self) -> dict[str, Any]:
+        return {**super().program_options(), "use_state": self.uses_state}
 
     def extra_inputs(self, goal: str, state: GoalState | None) -> dict[str, str]:
         return {"goal_state": render_state(state)} if self.uses_state and state is not None else {}

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import dspy
 
+from ugst_dspy.config import TRACKER_MODES, TrackerMode
 from ugst_dspy.conversation import Turn
 from ugst_dspy.rules import DEFAULT_RULES, IllegalUpdate, RuleSet, StatusUpdate, apply_updates
 from ugst_dspy.signatures.judges import (
@@ -36,8 +37,6 @@ from ugst_dspy.transcript import judge_transcript
 # refused connection) is not an answer at all: it propagates, and the conversation fails as a whole.
 UNUSABLE_OUTPUT: tuple[type[Exception], ...] = (dspy.utils.exceptions.AdapterParseError, ValueError)
 
-TrackerMode = Literal["per_component", "batched"]
-TRACKER_MODES: tuple[str, ...] = ("per_component", "batched")
 
 
 def _unusable(located: Located, err: Exception) -> IllegalUpdate:

@@ -88,14 +88,14 @@ class ConversationRunner:
             self.simulator.plan_behaviours("check", self.env_name, seed=self.config.seed,
                                            max_turns=self.config.max_turns)
         self.decomposer = DecomposeGoal(rules)
-        self.tracker = GoalStateTracker(mode=self.config.tracker_mode, rules=rules)  # type: ignore[arg-type]
+        self.tracker = GoalStateTracker(mode=self.config.tracker_mode, rules=rules)
         # What a state-steered simulator sees: the recorded (evaluation) state when the two modes agree, else
         # the state of a second tracker in the steering mode (docs/ugst.md, "Two trackers").
         steering = self.config.steering_tracker_mode
         separate = self.simulator.uses_state and steering != self.config.tracker_mode
         self.steering_tracker: GoalStateTracker | None = None
         if separate:
-            self.steering_tracker = GoalStateTracker(mode=steering, rules=rules)  # type: ignore[arg-type]
+            self.steering_tracker = GoalStateTracker(mode=steering, rules=rules)
         self.decomposer.set_lm(self.pool.lm("decomposer"))
         self.tracker.set_lm(self.pool.lm("tracker"))
         if self.steering_tracker is not None:

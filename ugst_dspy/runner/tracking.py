@@ -28,7 +28,7 @@ class ConversationTracker:
         self.config = config
         self.pool = pool or ModelPool(config)
         self.retrack = retrack
-        self.evaluator = UGSTEvaluator(mode=config.tracker_mode, rules=get_rules(config.rules))  # type: ignore[arg-type]
+        self.evaluator = UGSTEvaluator(mode=config.tracker_mode, rules=get_rules(config.rules))
         self._bound = False
 
     def bind(self) -> None:
