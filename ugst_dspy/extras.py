@@ -27,6 +27,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "report": ("matplotlib",),
     "gpu": ("vllm",),
     "llamacpp": ("llama_cpp",),
+    "ray": ("ray",),
 }
 """The import names each extra of ``pyproject.toml`` brings (tests/test_extras.py keeps the two in step)."""
 

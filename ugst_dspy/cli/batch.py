@@ -8,8 +8,12 @@ from typing import Any, TypeVar
 import typer
 
 from ugst_dspy.cli.progress import ProgressReporter
+from ugst_dspy.errors import UgstError
 from ugst_dspy.files.appender import JsonlAppender
 from ugst_dspy.runner.batch import BatchReport, run_batch
+from ugst_dspy.runner.executors import ExecutorFactory, Recipe, ray_executor
+
+EXECUTORS = ("thread", "ray")
 
 T = TypeVar("T")
 
@@ -24,12 +28,36 @@ def run_into(
     label: str,
     done_word: str,
     retry_failed: bool,
+    executor: ExecutorFactory | None = None,
 ) -> tuple[BatchReport, set[str]]:
     """Open ``writer``, run the items not done yet, close it and print the summary; returns the report and
-    the items of this run that have an open failure (this run's or, without retries, an earlier one's)."""
+    the items of this run that have an open failure (this run's or, without retries, an earlier one's).
+    ``executor``: where the items run (default: threads of this process; see :func:`make_executor`)."""
     with writer:
         report = run_batch(items, key, work, writer, workers=workers, progress=ProgressReporter(label),
-                           retry_failed=retry_failed)
+                           retry_failed=retry_failed, executor=executor)
         failed = writer.open_failures & {key(item) for item in items}
     typer.echo(report.summary(writer.path, done_word), err=True)
     return report, failed
+
+
+def check_executor(name: str, ray_address: str | None) -> None:
+    """Refuse an unknown ``--executor``, or ``--ray-address`` without ``--executor ray``, before any work;
+    with ``ray``, a missing extra is one line here too (nothing is imported)."""
+    if name not in EXECUTORS:
+        raise UgstError(f"unknown --executor {name!r} (use {' or '.join(EXECUTORS)})")
+    if ray_address is not None and name != "ray":
+        raise UgstError("--ray-address needs --executor ray")
+    if name == "ray":
+        from ugst_dspy.extras import check
+
+        check("ray", "ray", "--executor ray")
+
+
+def make_executor(name: str, ray_address: str | None, recipe: Recipe) -> ExecutorFactory | None:
+    """The executor of ``--executor NAME``: ``None`` (threads of this process) or Ray tasks whose workers
+    build their work from ``recipe`` (the run's own work function stays in this process)."""
+    check_executor(name, ray_address)
+    if name == "thread":
+        return None
+    return ray_executor(recipe, ray_address)

@@ -38,6 +38,13 @@ SteeringMode = Annotated[Optional[str], typer.Option(
 RewardMode = Annotated[Optional[str], typer.Option(
     "--mode", help="Tracker mode of the UGST rewards: batched (default) or per_component (the paper's; config: "
     "steering_tracker_mode).")]
+ExecutorName = Annotated[str, typer.Option(
+    "--executor", help="Where the conversations run: thread (threads of this process, the default) or ray (Ray "
+    "workers: a local cluster started for the run, or --ray-address's; the 'ray' extra). Either way --workers "
+    "is the most in flight and this process alone writes --out.")]
+RayAddress = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="With --executor ray: the cluster to join (HOST:PORT, auto or ray://HOST:PORT); its "
+    "workers need this package and the models (default: start a local cluster for the run).")]
 
 
 def resolve_config(config: Path | None, models: dict[str, str | None], **overrides: object) -> UGSTConfig:

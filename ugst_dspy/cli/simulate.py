@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -13,9 +14,11 @@ from ugst_dspy.cli.options import (
     Behaviours,
     ConfigFile,
     DecomposerModel,
+    ExecutorName,
     Limit,
     Mix,
     Mode,
+    RayAddress,
     RetryFailed,
     Seed,
     SimulatorModel,
@@ -24,7 +27,11 @@ from ugst_dspy.cli.options import (
     Workers,
     resolve_config,
 )
-from ugst_dspy.cli.batch import run_into
+from ugst_dspy.cli.batch import check_executor, make_executor, run_into
+
+if TYPE_CHECKING:
+    from ugst_dspy.config import UGSTConfig
+    from ugst_dspy.runner.simulate import ConversationRunner
 
 ENV_NAMES = ("tau-retail", "tau-airline", "tau-airline-strict", "multiwoz")
 PACKED_PROGRAM = "ugst_program.json"  # what `ugst export` packs beside the weights
@@ -37,6 +44,49 @@ def packed_program(spec: str | None) -> Path | None:
         return None
     candidate = Path(text.removeprefix("local:")).expanduser() / PACKED_PROGRAM
     return candidate if candidate.is_file() else None
+
+
+@dataclass(frozen=True)
+class SimulationRecipe:
+    """What ``ugst simulate`` builds its :class:`ConversationRunner` from: picklable, so the workers of
+    ``--executor ray`` build the very runner the driver builds (models, simulator or program, behaviours,
+    agent), each in its own process."""
+
+    config: UGSTConfig
+    env: str
+    simulator: str
+    program: Path | None
+    countdown: bool | None
+    behaviours: bool  # whether the config's behaviours replace the program's own
+    agent: str
+    agent_steps: int
+    track: bool
+    data_dir: Path | None
+    engine_options: dict[str, Any] | None = None  # for every local engine (ModelPool's); the command sets none
+
+    def user(self) -> Any:
+        """The user simulator: the saved program, else the named simulator; then countdown and behaviours."""
+        from ugst_dspy.modules.simulators import make_simulator
+        from ugst_dspy.programs.io import load_program
+
+        user = load_program(self.program) if self.program else make_simulator(self.simulator, self.config.max_turns)
+        if self.countdown is not None:
+            user.countdown = self.countdown
+        if self.behaviours:
+            user.set_behaviours(self.config.behaviour_specs())
+        return user
+
+    def runner(self, user: Any) -> ConversationRunner:
+        from ugst_dspy.engines.spec import ModelPool
+        from ugst_dspy.runner.simulate import ConversationRunner, make_agent
+
+        pool = ModelPool(self.config, self.engine_options)
+        return ConversationRunner(self.config, self.env, user, make_agent(self.agent, pool, self.agent_steps), pool,
+                                  track=self.track, data_dir=self.data_dir,
+                                  program=str(self.program) if self.program else None)
+
+    def build(self) -> ConversationRunner:
+        return self.runner(self.user())
 
 
 def simulate(
@@ -66,6 +116,8 @@ def simulate(
     seed: Seed = None,
     mix: Mix = False,
     retry_failed: RetryFailed = True,
+    executor: ExecutorName = "thread",
+    ray_address: RayAddress = None,
 ) -> None:
     """Simulate conversations and print the per-category table. Resumable: goals already in OUT are skipped,
     goals that failed (OUT.failed) are retried. Exit code 1 when a conversation failed, 2 on bad input."""
@@ -83,41 +135,42 @@ def simulate(
     from ugst_dspy.metrics.success import success_table
     from ugst_dspy.metrics.environments import environment_line, environments
     from ugst_dspy.metrics.tracker_modes import tracker_modes
-    from ugst_dspy.modules.simulators import make_simulator
-    from ugst_dspy.programs.io import load_program
     from ugst_dspy.report.table import format_success_table
     from ugst_dspy.runner.meta import simulation_settings
-    from ugst_dspy.runner.simulate import ConversationRunner, make_agent
 
     environment_class(env)  # an unknown name fails here, before any model loads
+    check_executor(executor, ray_address)
+    if executor == "ray" and agent == "human":
+        from ugst_dspy.errors import UgstError
+
+        raise UgstError("--agent human needs a terminal: use it with --executor thread")
     settings = resolve_config(
         config,
         {"all": model, "decomposer": decomposer_model, "tracker": tracker_model, "simulator": simulator_model,
          "agent": agent_model},
         seed=seed, tracker_mode=mode, steering_tracker_mode=steering_mode, max_turns=turns, behaviours=behaviour,
     )
-    pool = ModelPool(settings)
-    pool.check()
+    ModelPool(settings).check()
     if program is None:
         program = packed_program(settings.role("simulator").model)
         if program is not None:
             typer.echo(f"ugst: simulating with the program packed beside the model: {program}", err=True)
-    user = load_program(program) if program else make_simulator(simulator, settings.max_turns)
-    if countdown is not None:
-        user.countdown = countdown
-    if settings.behaviours or behaviour is not None:  # flags, then the config; else the program's own
-        user.set_behaviours(settings.behaviour_specs())
+    recipe = SimulationRecipe(settings, env, simulator, program, countdown,
+                              # flags, then the config; else the program's own
+                              behaviours=bool(settings.behaviours or behaviour is not None), agent=agent,
+                              agent_steps=agent_steps, track=track, data_dir=data_dir)
+    user = recipe.user()
     goal_file = goals or (training_goals_path if split == "train" else default_goals_path)(env, data_dir)
     items = read_goals(goal_file, limit=limit)
     check_goals(env, items, goal_file, data_dir)  # goals of another environment: one line, before any run
     out = out or Path("runs") / f"{env}-{getattr(user, 'name', simulator)}.jsonl"
-    runner = ConversationRunner(settings, env, user, make_agent(agent, pool, agent_steps), pool, track=track,
-                                data_dir=data_dir, program=str(program) if program else None)
+    runner = recipe.runner(user)
     inputs = [goal_file, *([program] if program else []), *([config] if config else [])]
     writer = ConversationWriter(out, inputs=inputs, settings=runner.settings(), mix=mix,
                                 settings_of=lambda record: simulation_settings(record.get("meta")))
     _, failed = run_into(writer, items, lambda g: g.id, runner, workers=workers, label=f"simulating {env}",
-                         done_word="conversations", retry_failed=retry_failed)
+                         done_word="conversations", retry_failed=retry_failed,
+                         executor=make_executor(executor, ray_address, recipe))
     wanted = {goal.id for goal in items}
     done = [c for c in load_conversations([out], allow_empty=True).conversations if c.goal_id in wanted]
     typer.echo(format_success_table(success_table(done, "simulator"), trackers=tracker_modes(done, "simulator")))

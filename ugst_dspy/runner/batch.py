@@ -1,4 +1,5 @@
-"""Run a function over many items with a pool of threads, appending each result as soon as it is done.
+"""Run a function over many items with a pool of threads (or another executor, see
+:mod:`ugst_dspy.runner.executors`), appending each result as soon as it is done.
 
 Items whose key is already in the output are skipped, so a rerun with the same arguments resumes. An item
 that raises is a failure: it is recorded in the output's failure log (``OUT.failed``, with the error and,
@@ -15,12 +16,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ugst_dspy.files.failures import error_text
+from ugst_dspy.runner.executors import ExecutorFactory, threads
 from ugst_dspy.runner.failure import ItemFailed, error_info
 
 T = TypeVar("T")
@@ -100,8 +102,12 @@ def run_batch(
     workers: int = 1,
     progress: Progress | None = None,
     retry_failed: bool = True,
+    executor: ExecutorFactory | None = None,
 ) -> BatchReport:
-    """Apply ``work`` to every item not yet in ``out`` and append each result; returns a report."""
+    """Apply ``work`` to every item not yet in ``out`` and append each result; returns a report.
+
+    ``executor`` runs the items (default :func:`~ugst_dspy.runner.executors.threads`: ``workers`` threads
+    of this process); whatever runs them, this function alone writes ``out``."""
     started = time.perf_counter()
     done_before = len(out.done)
     earlier_failures = set() if retry_failed else out.open_failures
@@ -110,10 +116,6 @@ def run_batch(
     report.skipped = len(items) - len(todo) - report.not_retried
     if progress is not None:
         progress.start(len(todo), report.skipped + report.not_retried)
-
-    def timed(item: T) -> tuple[dict[str, Any], float]:
-        t0 = time.perf_counter()
-        return work(item), time.perf_counter() - t0
 
     def settle(item: T, future: Future) -> None:
         name = key(item)
@@ -137,13 +139,13 @@ def run_batch(
             progress.advance(name, True, seconds)
 
     workers = max(1, workers)
-    pool = ThreadPoolExecutor(max_workers=workers)
+    pool = (executor or threads)(work, workers)
     pending: dict[Future, T] = {}
     try:
         position = 0
         while position < len(todo) or pending:
             while position < len(todo) and len(pending) < workers:  # at most `workers` in flight
-                pending[pool.submit(timed, todo[position])] = todo[position]
+                pending[pool.submit(todo[position])] = todo[position]
                 position += 1
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:

@@ -1,0 +1,1 @@
+"""Past one machine: runs fanned out to Ray workers (``--executor ray``)."""
