@@ -133,14 +133,15 @@ def generate_teacher_conversations(
     never its evaluation goals) and append its conversations to ``out``; with ``config.behaviours`` the
     teacher is non-collaborative as asked (and still delivers its goal, steered by the state).
 
-    Resumable (goals already in ``out`` are skipped). Returns the runner's :class:`BatchReport`.
+    Resumable (goals already in ``out`` are skipped), through the same path as ``ugst simulate``
+    (:func:`~ugst_dspy.runner.goals.simulate_goals`: a file made with other settings is refused). Returns the
+    :class:`BatchReport`.
     """
     from ugst_dspy.engines.spec import ModelPool
     from ugst_dspy.envs.registry import environment_class, training_goals_path
-    from ugst_dspy.files.conversations import ConversationWriter
     from ugst_dspy.files.goals import read_goals
     from ugst_dspy.modules.simulators import ReasoningSimulator
-    from ugst_dspy.runner.batch import run_batch
+    from ugst_dspy.runner.goals import simulate_goals
     from ugst_dspy.runner.simulate import ConversationRunner, make_agent
 
     environment_class(env)
@@ -150,8 +151,7 @@ def generate_teacher_conversations(
     teacher = ReasoningSimulator(max_turns=config.max_turns, use_state=True, behaviours=config.behaviour_specs())
     runner = ConversationRunner(config, env, teacher, make_agent(agent, pool, agent_steps), pool, track=True,
                                 data_dir=Path(data_dir) if data_dir else None, program="reasoning-teacher")
-    with ConversationWriter(out) as writer:
-        return run_batch(items, lambda g: g.id, runner, writer, workers=workers, progress=progress)
+    return simulate_goals(runner, items, out, workers=workers, progress=progress)[0]
 
 
 def build_sft_data(

@@ -17,11 +17,13 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ugst_dspy.behaviours.tangents import TANGENTS
-from ugst_dspy.envs.services import UnavailableService
 from ugst_dspy.errors import UgstError
+
+if TYPE_CHECKING:  # the environments (and their databases' code) load only where they are used
+    from ugst_dspy.envs.services import UnavailableService
 
 GOAL_CLAUSE = ("Stay the person your goal describes and keep working toward it: this message must still move "
                "your goal forward, and whatever it leaves out you give as soon as the agent asks for it.")

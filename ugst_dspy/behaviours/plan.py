@@ -18,14 +18,16 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ugst_dspy.behaviours.catalog import GOAL_CLAUSE, get_behaviour
 from ugst_dspy.behaviours.spec import BehaviourSpec, as_specs
-from ugst_dspy.envs.services import UnavailableService
 from ugst_dspy.errors import UgstError
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet
 from ugst_dspy.state import Category, GoalState
+
+if TYPE_CHECKING:  # the environments (and their databases' code) load only where they are used
+    from ugst_dspy.envs.services import UnavailableService
 
 NO_BEHAVIOUR = "None in this message: write it as your goal and the conversation call for."
 OPEN_CATEGORIES = (Category.TASK_OBJECTIVE, Category.REQUIREMENT, Category.PREFERENCE)

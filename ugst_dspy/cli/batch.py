@@ -10,7 +10,8 @@ import typer
 from ugst_dspy.cli.progress import ProgressReporter
 from ugst_dspy.errors import UgstError
 from ugst_dspy.files.appender import JsonlAppender
-from ugst_dspy.runner.batch import BatchReport, run_batch
+from ugst_dspy.runner.batch import BatchReport
+from ugst_dspy.runner.batch import run_into as batch_into
 from ugst_dspy.runner.executors import ExecutorFactory, Recipe, ray_executor
 
 EXECUTORS = ("thread", "ray")
@@ -33,10 +34,8 @@ def run_into(
     """Open ``writer``, run the items not done yet, close it and print the summary; returns the report and
     the items of this run that have an open failure (this run's or, without retries, an earlier one's).
     ``executor``: where the items run (default: threads of this process; see :func:`make_executor`)."""
-    with writer:
-        report = run_batch(items, key, work, writer, workers=workers, progress=ProgressReporter(label),
-                           retry_failed=retry_failed, executor=executor)
-        failed = writer.open_failures & {key(item) for item in items}
+    report, failed = batch_into(writer, items, key, work, workers=workers, progress=ProgressReporter(label),
+                                retry_failed=retry_failed, executor=executor)
     typer.echo(report.summary(writer.path, done_word), err=True)
     return report, failed
 

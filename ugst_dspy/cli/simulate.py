@@ -27,13 +27,13 @@ from ugst_dspy.cli.options import (
     Workers,
     resolve_config,
 )
-from ugst_dspy.cli.batch import check_executor, make_executor, run_into
+from ugst_dspy.cli.batch import check_executor, make_executor
+from ugst_dspy.envs.registry import ENVIRONMENTS
 
 if TYPE_CHECKING:
     from ugst_dspy.config import UGSTConfig
     from ugst_dspy.runner.simulate import ConversationRunner
 
-ENV_NAMES = ("tau-retail", "tau-airline", "tau-airline-strict", "multiwoz")
 PACKED_PROGRAM = "ugst_program.json"  # what `ugst export` packs beside the weights
 
 
@@ -90,7 +90,7 @@ class SimulationRecipe:
 
 
 def simulate(
-    env: Annotated[str, typer.Option("--env", "-e", help=f"Environment: {', '.join(ENV_NAMES)}.")] = "tau-retail",
+    env: Annotated[str, typer.Option("--env", "-e", help=f"Environment: {', '.join(ENVIRONMENTS)}.")] = "tau-retail",
     goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals file (default: the env's --split goals).")] = None,
     split: Annotated[str, typer.Option("--split", help="Without --goals: test (the env's evaluation goals) or train (its training goals, e.g. for teacher runs to optimise or train on).")] = "test",
     simulator: Annotated[str, typer.Option("--simulator", "-s", help="prompt, goal-reminder, state-steered or reasoning.")] = "state-steered",
@@ -128,7 +128,8 @@ def simulate(
     from ugst_dspy.engines.spec import ModelPool
     from ugst_dspy.envs.goal_checks import check_goals
     from ugst_dspy.envs.registry import default_goals_path, environment_class, training_goals_path
-    from ugst_dspy.files.conversations import ConversationWriter, load_conversations
+    from ugst_dspy.cli.progress import ProgressReporter
+    from ugst_dspy.files.conversations import load_conversations
     from ugst_dspy.files.failures import failures_path
     from ugst_dspy.files.goals import read_goals
     from ugst_dspy.metrics.diagnostics import diagnose_all
@@ -136,7 +137,7 @@ def simulate(
     from ugst_dspy.metrics.environments import environment_line, environments
     from ugst_dspy.metrics.tracker_modes import tracker_modes
     from ugst_dspy.report.table import format_success_table
-    from ugst_dspy.runner.meta import simulation_settings
+    from ugst_dspy.runner.goals import simulate_goals
 
     environment_class(env)  # an unknown name fails here, before any model loads
     check_executor(executor, ray_address)
@@ -166,11 +167,10 @@ def simulate(
     out = out or Path("runs") / f"{env}-{getattr(user, 'name', simulator)}.jsonl"
     runner = recipe.runner(user)
     inputs = [goal_file, *([program] if program else []), *([config] if config else [])]
-    writer = ConversationWriter(out, inputs=inputs, settings=runner.settings(), mix=mix,
-                                settings_of=lambda record: simulation_settings(record.get("meta")))
-    _, failed = run_into(writer, items, lambda g: g.id, runner, workers=workers, label=f"simulating {env}",
-                         done_word="conversations", retry_failed=retry_failed,
-                         executor=make_executor(executor, ray_address, recipe))
+    report, failed = simulate_goals(runner, items, out, inputs=inputs, mix=mix, workers=workers,
+                                    progress=ProgressReporter(f"simulating {env}"), retry_failed=retry_failed,
+                                    executor=make_executor(executor, ray_address, recipe))
+    typer.echo(report.summary(out, "conversations"), err=True)
     wanted = {goal.id for goal in items}
     done = [c for c in load_conversations([out], allow_empty=True).conversations if c.goal_id in wanted]
     typer.echo(format_success_table(success_table(done, "simulator"), trackers=tracker_modes(done, "simulator")))

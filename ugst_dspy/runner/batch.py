@@ -163,3 +163,20 @@ def run_batch(
         progress.finish()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def run_into(
+    out: Any,
+    items: Sequence[T],
+    key: Callable[[T], str],
+    work: Callable[[T], dict[str, Any]],
+    **options: Any,
+) -> tuple[BatchReport, set[str]]:
+    """Open the output ``out`` (an appender that is a context manager), :func:`run_batch` the items into it
+    (``options`` as there), close it; returns the report and the items' keys with an open failure (this
+    run's or, without retries, an earlier one's)."""
+    with out:
+        report = run_batch(items, key, work, out, **options)
+        failed = out.open_failures & {key(item) for item in items}
+    return report, failed
+
