@@ -10,7 +10,19 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench import batching, constrained, engines, main_job, report_speed, roles, tracking_cost, training, vllm_serving
+from bench import (
+    batching,
+    constrained,
+    endpoints,
+    engines,
+    executors,
+    main_job,
+    report_speed,
+    roles,
+    tracking_cost,
+    training,
+    vllm_serving,
+)
 
 STEPS = [
     ("tracking cost (tiny judge, 20 conversations)", lambda: tracking_cost.main([])),
@@ -20,7 +32,9 @@ STEPS = [
     ("local engine batching (embedded, 8 threads x 2 calls)", lambda: batching.main(["--calls", "2"])),
     ("vllm server: prefix-cache prefill (1 conversation), simulate throughput (6 goals, 6 workers, 1 turn, 2 agent steps)",
      lambda: vllm_serving.main(["--track", "1", "--simulate", "6", "--workers", "6", "--turns", "1", "--agent-steps", "2"])),
-    ("training steps (tiny and embedded)", lambda: training.main(["--steps", "2"])),
+    ("training steps (tiny and embedded; SFT, single- and multi-turn GRPO)", lambda: training.main(["--steps", "2"])),
+    ("executors: threads against a local Ray cluster (scripted model)", lambda: executors.main([])),
+    ("one model on one and two (fake) servers", lambda: endpoints.main([])),
     ("engines: llama.cpp against transformers (SmolLM2 on both, Qwen on llama.cpp, 1 repeat)",
      lambda: engines.main(["--repeats", "1", "--gen-tokens", "64", "--qwen-gen-tokens", "32", "--prompt-chars", "1000"])),
     ("per-role quality of the embedded models (SmolLM2 and Qwen: 2 goals, 2 customers, 8 judge cases, 2 agent messages)",
