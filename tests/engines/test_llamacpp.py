@@ -4,7 +4,6 @@ sampling, usage, the prompt prefix reused across calls with other prompts in bet
 from __future__ import annotations
 
 import json
-import time
 from typing import Literal
 
 import dspy
@@ -106,21 +105,25 @@ def test_sampling_is_seeded_so_a_run_is_reproducible():
     assert len(set(first)) > 1
 
 
-def test_the_prompt_prefix_is_reused_with_other_calls_in_between(engine):
+def test_the_prompt_prefix_is_reused_with_other_calls_in_between(engine, monkeypatch):
     policy = "You are a careful retail agent. " + " ".join(f"Rule {n}: be polite and check order {n}." for n in range(60))
     agent = lm(engine, max_tokens=8)
     other = lm(engine, max_tokens=8, temperature=0.0)
+    llm = engine.load()
+    evaluated: list[int] = []  # tokens llama.cpp had to evaluate (a prefix found in the cache is not evaluated)
+    plain_eval = llm.eval
+    monkeypatch.setattr(llm, "eval", lambda tokens: (evaluated.append(len(tokens)), plain_eval(tokens))[1])
 
-    def timed(model, messages):
-        started = time.perf_counter()
+    def read(model, messages):
+        evaluated.clear()
         model(messages=messages)
-        return time.perf_counter() - started
+        return sum(evaluated)
 
-    first = timed(agent, [{"role": "system", "content": policy}, {"role": "user", "content": "Hi."}])
-    timed(other, [{"role": "user", "content": "Something else entirely, to evict the last prompt."}])
-    second = timed(agent, [{"role": "system", "content": policy}, {"role": "user", "content": "Hi."},
-                           {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "My order?"}])
-    assert second < first / 2, (first, second)  # the long policy was not read again
+    first = read(agent, [{"role": "system", "content": policy}, {"role": "user", "content": "Hi."}])
+    read(other, [{"role": "user", "content": "Something else entirely, to evict the last prompt."}])
+    second = read(agent, [{"role": "system", "content": policy}, {"role": "user", "content": "Hi."},
+                          {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "My order?"}])
+    assert first > 500 and second < first / 4, (first, second)  # the long policy was not read again
 
 
 def test_special_tokens_in_text_do_not_open_turns(engine):
