@@ -168,6 +168,7 @@ class MultiTurnRollouts:
         self.cache_on = bool(greedy_agent and self.options.cache_agent)
         self._cache: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
         self._envs: dict[str, Any] = {}
+        self._students: dict[str, tuple[Any, Any]] = {}
         self._lock = threading.Lock()
         self.last: list[Rollout] = []  # the latest batch, for logging and tests
         self.stats = {"rollouts": 0, "policy_turns": 0, "agent_calls": 0, "agent_cache_hits": 0, "tracker_calls": 0,
@@ -192,16 +193,17 @@ class MultiTurnRollouts:
         """TRL's entry point: one roll-out per prompt (TRL repeats each prompt once per group member)."""
         rollouts = [self.start(prompt) for prompt in prompts]
         tokenizer = trainer.processing_class
-        first, logprobs = self.sample(trainer, [list(p) for p in prompts])
+        prompt_ids = [prompt_token_ids(tokenizer, list(p)) for p in prompts]
+        first, logprobs = self.sample(trainer, prompt_ids)
         for rollout, ids in zip(rollouts, first):
             rollout.first_ids = ids
             rollout.first_text = tokenizer.decode(ids, skip_special_tokens=True)
         self.play(rollouts, [r.first_text for r in rollouts],
-                  lambda messages: [tokenizer.decode(ids, skip_special_tokens=True)
-                                    for ids in self.sample(trainer, messages)[0]])
+                  lambda messages: [tokenizer.decode(ids, skip_special_tokens=True) for ids in self.sample(
+                      trainer, [prompt_token_ids(tokenizer, m) for m in messages])[0]])
         self.last = rollouts
         return {
-            "prompt_ids": [prompt_token_ids(tokenizer, list(p)) for p in prompts],
+            "prompt_ids": prompt_ids,
             "completion_ids": [r.first_ids for r in rollouts],
             "logprobs": logprobs,
             "env_mask": [[1] * len(r.first_ids) for r in rollouts],
@@ -209,17 +211,17 @@ class MultiTurnRollouts:
         }
 
     @staticmethod
-    def sample(trainer: Any, prompts: list[list[dict[str, str]]]) -> tuple[list[list[int]], Any]:
-        """One completion per chat prompt from the current policy: through the trainer's vLLM (``use_vllm``, its
-        weights synced by TRL before the roll-outs; with the sampled tokens' log-probs) or with the model itself."""
-        tokenizer, args = trainer.processing_class, trainer.args
+    def sample(trainer: Any, prompt_ids: list[list[int]]) -> tuple[list[list[int]], Any]:
+        """One completion per tokenized prompt from the current policy: through the trainer's vLLM
+        (``use_vllm``, its weights synced by TRL before the roll-outs; with the sampled tokens' log-probs) or with
+        the model itself."""
         if getattr(trainer, "use_vllm", False):
-            ids = [prompt_token_ids(tokenizer, p) for p in prompts]
-            _, completion_ids, logprobs, _ = trainer.vllm_generation.generate(prompts=ids, images=None,
+            _, completion_ids, logprobs, _ = trainer.vllm_generation.generate(prompts=prompt_ids, images=None,
                                                                               num_generations=1)
             return completion_ids, [[lp[0] for lp in seq] for seq in logprobs]
         model = trainer.accelerator.unwrap_model(trainer.model)
-        return generate(model, tokenizer, prompts, args.temperature, args.max_completion_length), None
+        args = trainer.args
+        return generate(model, trainer.processing_class, prompt_ids, args.temperature, args.max_completion_length), None
 
     def start(self, prompt: Any) -> Rollout:
         row = self.rows.get(prompt_key(prompt))
@@ -254,15 +256,22 @@ class MultiTurnRollouts:
 
     def next_prompt(self, rollout: Rollout) -> list[dict[str, str]]:
         """The student prompt of the roll-out's next user turn (its behaviour too, for a record made with one)."""
-        from ugst_dspy.behaviours.record import recorded_plan
-        from ugst_dspy.optimizers.layout import student_program
-
         row = rollout.row
-        plan = recorded_plan(row.conversation)
-        program = student_program(self.program, plan.specs if plan is not None else ())
+        program, plan = self.student(row.conversation)
         behaviour = plan.turn(len(rollout.turns) + 1) if plan is not None else None
         return student_messages(row.conversation.instruction, rollout.turns, row.max_turns, program,
                                 self.adapter, behaviour=behaviour)
+
+    def student(self, conversation: Conversation) -> tuple[Any, Any]:
+        """``(student program, behaviour plan)`` of a record (:func:`~ugst_dspy.optimizers.layout.recorded_student`),
+        made once per conversation: the plan is parsed and a program given behaviours copied only then."""
+        from ugst_dspy.optimizers.layout import recorded_student
+
+        with self._lock:
+            found = self._students.get(conversation.key)
+            if found is None:
+                found = self._students[conversation.key] = recorded_student(conversation, self.program)
+        return found
 
     def _user_turns(self, rollouts: list[Rollout], texts: Mapping[int, str], first: bool) -> None:
         for k, text in texts.items():
@@ -382,12 +391,11 @@ def prompt_token_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int
     return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)
 
 
-def generate(model: Any, tokenizer: Any, prompts: list[list[dict[str, str]]], temperature: float,
+def generate(model: Any, tokenizer: Any, encoded: list[list[int]], temperature: float,
              max_new_tokens: int) -> list[list[int]]:
-    """Sample one completion per chat prompt in one left-padded batch; each up to and with its first EOS."""
+    """Sample one completion per tokenized prompt in one left-padded batch; each up to and with its first EOS."""
     import torch
 
-    encoded = [prompt_token_ids(tokenizer, p) for p in prompts]
     width = max(len(ids) for ids in encoded)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in encoded], device=model.device)
