@@ -92,8 +92,16 @@ def write_conversations(path: Path, count: int, turns: int, seed: int) -> None:
             handle.write(dump_line(record))
 
 
+def read_only(path: str) -> int:
+    """What every command that reads conversations does first: read and validate the file (``load_conversations``)."""
+    from ugst_dspy.files.conversations import load_conversations
+
+    return 0 if load_conversations([path]).conversations else 1
+
+
 def child(command: str, args: list[str]) -> None:
-    """Run one ``ugst`` command in this process and print its time and this process's peak RSS as JSON."""
+    """Run one ``ugst`` command (or ``read``: reading alone) in this process and print its time and this process's
+    peak RSS as JSON."""
     from ugst_dspy.cli import app as cli
 
     if command == "report" and "report" not in {c.name for c in cli.app.registered_commands}:
@@ -103,7 +111,7 @@ def child(command: str, args: list[str]) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
-    code = cli.main([command, *args])
+    code = read_only(args[0]) if command == "read" else cli.main([command, *args])
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
@@ -166,13 +174,15 @@ def main(argv: list[str] | None = None) -> None:
         print(f"generated {options.conversations} conversations x {options.turns} turns x 8 sub-components "
               f"in {time.perf_counter() - started:.1f} s: {data.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
         results = {
+            "read (validate)": (run_child("read", [str(data)]), data),
             "ugst evaluate": (run_child("evaluate", [str(data), "-g", "simulator", "-o", str(table)]), table),
             "ugst report": (run_child("report", [str(data), "-g", "simulator", "-o", str(html)]), html),
         }
         print(f"\n{'command':<16}{'command s':>11}{'CPU s':>8}{'process s':>11}{'output MB':>11}{'peak RSS MB':>13}")
         for name, (result, out) in results.items():
+            size = "-" if out == data else f"{out.stat().st_size / 1e6:.2f}"
             print(f"{name:<16}{result['seconds']:>11.2f}{result['cpu']:>8.2f}{result['wall']:>11.2f}"
-                  f"{out.stat().st_size / 1e6:>11.2f}{result['peak_mb']:>13.0f}")
+                  f"{size:>11}{result['peak_mb']:>13.0f}")
         print(f"(input: {data.stat().st_size / 1e6:.1f} MB of JSON Lines)")
         if options.browser:
             times = browser_times(html)

@@ -431,8 +431,8 @@ def rollout_rows(records: Sequence[Mapping[str, Any]], conversations: Sequence[C
     rows: dict[str, RolloutRow] = {}
     for record in records:
         conversation = by_key[record["conversation_id"]]
-        name = env or conversation.meta.get("env")
-        if not isinstance(name, str) or not name:
+        name = env or conversation.meta.env
+        if not name:
             raise UgstError(f"conversation {conversation.key!r} names no environment (meta.env): give --env for "
                             "multi-turn roll-outs")
         rows[prompt_key(record["prompt"])] = RolloutRow(

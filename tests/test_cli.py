@@ -58,7 +58,7 @@ def test_evaluate_refuses_a_malformed_record_with_one_line(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err == (
         f"ugst: error: {bad}:2: field 'turns[0].state.user_profile[0].status': "
-        "'COMPLETE' is not one of ['ALIGNED', 'MISALIGNED']\n"
+        "'COMPLETE' is not a user_profile status under rule set 'default' (one of ALIGNED, MISALIGNED)\n"
     )
     assert main(["evaluate", str(tmp_path / "nope.jsonl")]) == 2
     assert "No such file" in capsys.readouterr().err

@@ -94,7 +94,7 @@ def test_malformed_conversation_names_file_line_and_field(tmp_path, state):
         read_conversations(path)
     assert str(err.value) == (
         f"{path}:2: field 'turns[0].state.task_objectives[1].status': "
-        "'DONE' is not one of ['INCOMPLETE', 'ATTEMPTED', 'COMPLETE']"
+        "Input should be 'ALIGNED', 'MISALIGNED', 'INCOMPLETE', 'ATTEMPTED' or 'COMPLETE' (got 'DONE')"
     )
     missing = dict(good, id="g3")
     del missing["ended_by"]
@@ -127,7 +127,7 @@ def test_a_torn_last_line_is_moved_aside_on_resume(tmp_path, state, capsys):
 def test_decompositions_round_trip(tmp_path, state):
     path = tmp_path / "d.jsonl"
     with DecompositionWriter(path, fsync=False) as writer:
-        writer.write(Decomposition("g1", state, "Do it.").to_json())
+        writer.write(Decomposition(goal_id="g1", instruction="Do it.", state=state).to_json())
     assert read_decompositions(path)["g1"].state == state
 
 

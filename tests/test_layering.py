@@ -20,7 +20,7 @@ GROUND, SIGNATURES, MODULES, PROGRAMS, RUNNER, CLI = range(6)
 FLOORS: dict[str, int] = {
     # ground: pure data and the numbers computed from it
     **dict.fromkeys(["state", "rules", "schemas", "files", "metrics", "report", "conversation", "render", "errors",
-                     "stop", "quoting", "transcript", "_version", "config_checks", "extras", "record"], GROUND),
+                     "stop", "quoting", "transcript", "_version", "config_checks", "extras", "record", "run_meta"], GROUND),
     # floor 1: signatures, reward, engines, environments, behaviours, the run configuration, usage accounting
     **dict.fromkeys(["signatures", "reward", "engines", "envs", "behaviours", "serving", "config", "usage"], SIGNATURES),
     **dict.fromkeys(["modules", "agents"], MODULES),

@@ -32,7 +32,7 @@ def test_an_old_record_loads_with_typed_fields_and_keeps_what_other_tools_added(
     first = record.turns[0]
     assert record.format == 1 and first.reasoning == {"progress": "", "remaining": "all", "alignment": "polite"}
     assert first.illegal_updates == [] and first.behaviours is None and record.turns[1].behaviours == ["impatience"]
-    assert first.model_extra == {"note_from_another_tool": 3} and record.meta["tool"] == "other"
+    assert first.model_extra == {"note_from_another_tool": 3} and record.meta.tool == "other" and record.meta.tau_bench == {"reward": 1.0}
     assert record.turn_limit() == 4 and record.stop_turn == 1 and record.outcome == {"reward": 1.0}
     written = record.to_json()
     assert written["format"] == FORMAT

@@ -36,7 +36,7 @@ def test_a_full_tau_bench_conversation_with_tools_tracking_and_stop(runner, pack
     conversation = runner.run(goal)
     record = conversation.to_json()
     validate("conversation", record)
-    assert conversation.ended_by == "user_stop" and "error" not in conversation.meta
+    assert conversation.ended_by == "user_stop" and conversation.meta.error is None
     assert [t.user for t in conversation.turns][-1] == "Great, that's all I needed. Thanks!"
     first = conversation.turns[0]
     assert [c.name for c in first.tool_calls] == ["find_user_id_by_name_zip", "get_order_details"]
@@ -47,16 +47,16 @@ def test_a_full_tau_bench_conversation_with_tools_tracking_and_stop(runner, pack
     final = conversation.final_state
     assert [x.status.value for x in final.items()] == ["ALIGNED", "ALIGNED", "COMPLETE", "COMPLETE"]
     meta = conversation.meta
-    assert meta["usage"]["simulator"]["calls"] == 3 and meta["usage"]["decomposer"]["calls"] == 1
-    assert meta["usage"]["agent"]["calls"] == 4  # two tool steps and an answer, then an answer
+    assert meta.usage["simulator"].calls == 3 and meta.usage["decomposer"].calls == 1
+    assert meta.usage["agent"].calls == 4  # two tool steps and an answer, then an answer
     # the recorded states by the paper's per-component judge (4, 4 and 2 open items), and the state the
     # simulator sees by the batched steering tracker after the turns the user answers (1 call each)
-    assert meta["usage"]["tracker"]["calls"] == 4 + 4 + 2 + 2
-    assert meta["config"]["tracker_mode"] == "per_component" and meta["config"]["steering_tracker_mode"] == "batched"
-    assert meta["steering"] == {"mode": "batched", "separate_tracker": True, "illegal_updates": 0}
-    assert meta["simulator_options"] == {"countdown": False}
-    assert meta["models"]["tracker"] == SCRIPTED and meta["simulator"] == "state-steered"
-    assert meta["tau_bench"]["reward"] == 0.0  # the scripted agent never made the exchange
+    assert meta.usage["tracker"].calls == 4 + 4 + 2 + 2
+    assert meta.config["tracker_mode"] == "per_component" and meta.config["steering_tracker_mode"] == "batched"
+    assert meta.steering.to_json() == {"mode": "batched", "separate_tracker": True, "illegal_updates": 0}
+    assert meta.simulator_options == {"countdown": False}
+    assert meta.models["tracker"] == SCRIPTED and meta.simulator == "state-steered"
+    assert meta.tau_bench["reward"] == 0.0  # the scripted agent never made the exchange
 
 
 def test_the_recorded_states_are_the_evaluation_trackers_and_the_simulator_sees_the_steering_ones(
@@ -91,12 +91,12 @@ def test_the_recorded_states_are_the_evaluation_trackers_and_the_simulator_sees_
     assert two.turns[0].state.get(requirement).status.value == "INCOMPLETE"  # recorded: per-component
     assert "requirement [ATTEMPTED] The new keyboard" in " ".join(seen[1].split())  # seen: the steering state
     one = run("state-steered", steering_tracker_mode="per_component")  # the modes agree: one tracker
-    assert one.meta["steering"]["separate_tracker"] is False and one.meta["usage"]["tracker"]["calls"] == 10
+    assert one.meta.steering.separate_tracker is False and one.meta.usage["tracker"].calls == 10
     assert "requirement [INCOMPLETE] The new keyboard" in " ".join(seen[1].split())
     plain = run("prompt")  # a simulator that reads no state gets no steering tracker
-    assert "steering" not in plain.meta and plain.meta["usage"]["tracker"]["calls"] == 10
+    assert plain.meta.steering is None and plain.meta.usage["tracker"].calls == 10
     batched = run("prompt", tracker_mode="batched")  # --mode batched still records batched states
-    assert batched.meta["usage"]["tracker"]["calls"] == 3 and batched.meta["config"]["tracker_mode"] == "batched"
+    assert batched.meta.usage["tracker"].calls == 3 and batched.meta.config["tracker_mode"] == "batched"
 
 
 def test_a_teacher_that_stops_with_an_empty_reply_ends_with_its_stop_message(packaged_data, monkeypatch):
@@ -132,7 +132,7 @@ def test_a_teacher_that_stops_with_an_empty_reply_ends_with_its_stop_message(pac
     assert (last.user, last.agent, last.tool_calls) == ("Terminate.", "", [])
     assert last.reasoning == {"progress": "turn 3", "remaining": "nothing", "alignment": "polite"}
     assert last.state == answered[-1].state == conversation.final_state  # nothing said to judge: carried over
-    assert conversation.meta["usage"]["tracker"]["calls"] == 4 + 4 + 2  # no judge call for the stop message
+    assert conversation.meta.usage["tracker"].calls == 4 + 4 + 2  # no judge call for the stop message
     assert conversation.stop_turn == 2 and "stop_with_request" not in diagnose(conversation)
     records = sft_records([conversation])
     parsed = [parse_completion(record["completion"][0]["content"]) for record in records]
@@ -151,8 +151,8 @@ def test_an_error_ends_only_that_conversation(runner, packaged_data, monkeypatch
     monkeypatch.setattr(runner.agent, "respond", broken)
     conversation = runner.run(goal)
     assert conversation.ended_by == "error"
-    assert conversation.meta["failure"] == {"type": "RuntimeError", "message": "agent crashed", "role": "agent", "turn": 1}
-    assert conversation.meta["error"] == "RuntimeError: agent crashed (role agent, turn 1)"
+    assert conversation.meta.failure.to_json() == {"type": "RuntimeError", "message": "agent crashed", "role": "agent", "turn": 1}
+    assert conversation.meta.error == "RuntimeError: agent crashed (role agent, turn 1)"
     validate("conversation", conversation.to_json())
     with pytest.raises(ItemFailed) as failed:  # as a batch item, a failure is never a result
         runner(goal)

@@ -31,13 +31,13 @@ def test_trajectories_fold_into_one_turn_per_user_message():
     ]
     assert first.ended_by == "user_stop"
     assert all(t.state is None for t in first.turns) and first.initial_state is None
-    assert first.meta["tau_bench"]["reward"] == 1.0 and first.meta["tau_bench"]["actions"][0]["name"]
+    assert first.meta.tau_bench["reward"] == 1.0 and first.meta.tau_bench["actions"][0]["name"]
 
 
 def test_agent_greeting_and_transfer():
     second = read_trajectories(FIXTURES / "tau_trajectories.json")[1]
     assert second.goal_id == "0" and second.id == "0#1"
-    assert second.meta["agent_preamble"] == ["Hello! How can I help you today?"]
+    assert second.meta.agent_preamble == ["Hello! How can I help you today?"]
     assert second.turns[0].user == "I want to exchange my keyboard and my thermostat."  # content parts joined
     assert second.ended_by == "agent_stop"
     assert second.turns[0].tool_calls[0].result == "Transfer successful"

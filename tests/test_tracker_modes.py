@@ -40,13 +40,13 @@ def test_track_uses_the_papers_tracker_unless_told_otherwise(trajectory_file, tm
                  "--model", SCRIPTED]) == 0
     record = read_conversations(out)[0]
     turns = len(record.turns)
-    assert record.meta["tracking"]["mode"] == "per_component" == tracker_mode(record)
-    assert record.meta["usage"]["tracker"]["calls"] > turns  # one call per open sub-component, every turn
+    assert record.meta.tracking.mode == "per_component" == tracker_mode(record)
+    assert record.meta.usage["tracker"].calls > turns  # one call per open sub-component, every turn
     batched = tmp_path / "batched.jsonl"
     assert main(["track", str(trajectory_file), "--out", str(batched), "--goal-prefix", "retail-test-",
                  "--model", SCRIPTED, "--mode", "batched"]) == 0
     record = read_conversations(batched)[0]
-    assert record.meta["tracking"]["mode"] == "batched" and record.meta["usage"]["tracker"]["calls"] == turns
+    assert record.meta.tracking.mode == "batched" and record.meta.usage["tracker"].calls == turns
     capsys.readouterr()
     assert main(["evaluate", str(out), str(batched), "-g", "file"]) == 0
     assert "by group: tracked.jsonl per_component, batched.jsonl batched" in capsys.readouterr().out
@@ -58,15 +58,15 @@ def test_simulate_records_the_evaluation_states_and_says_which_tracker_made_them
     assert main(args) == 0
     printed = capsys.readouterr().out
     record = read_conversations(out)[0]
-    assert record.meta["config"]["tracker_mode"] == "per_component" == tracker_mode(record)
-    assert record.meta["steering"]["mode"] == "batched" and record.meta["simulator_options"] == {"countdown": False}
+    assert record.meta.config["tracker_mode"] == "per_component" == tracker_mode(record)
+    assert record.meta.steering.mode == "batched" and record.meta.simulator_options == {"countdown": False}
     assert "Tracker: per_component (the paper's scheme" in printed and "stop with request 0" in printed
     steered = tmp_path / "steered.jsonl"
     assert main([*args[:-1], str(steered), "--mode", "batched", "--steering-mode", "per_component",
                  "--countdown"]) == 0
     record = read_conversations(steered)[0]
-    assert record.meta["config"]["tracker_mode"] == "batched" and record.meta["steering"]["mode"] == "per_component"
-    assert record.meta["simulator_options"] == {"countdown": True}
+    assert record.meta.config["tracker_mode"] == "batched" and record.meta.steering.mode == "per_component"
+    assert record.meta.simulator_options == {"countdown": True}
     assert "Tracker: batched (one judge call per turn" in capsys.readouterr().out
     # a rerun into the first output with the countdown on is another setting: refused, the file untouched
     before = out.read_bytes()

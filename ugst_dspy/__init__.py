@@ -7,7 +7,7 @@ transformers, trl, vllm); those load on first use of the parts that need them.
 from ugst_dspy._version import __version__
 from ugst_dspy.behaviours import BEHAVIOURS, BehaviourPlan, BehaviourSpec, TurnBehaviour, make_plan
 from ugst_dspy.conversation import Conversation, ToolCall, Turn
-from ugst_dspy.errors import UgstError
+from ugst_dspy.errors import FieldError, UgstError
 from ugst_dspy.files import (
     ConversationSet,
     ConversationWriter,
@@ -24,6 +24,7 @@ from ugst_dspy.metrics import agreement, decomposition_quality, diagnose, succes
 from ugst_dspy.render import render_state
 from ugst_dspy.reward import RewardConfig, ugst_reward
 from ugst_dspy.rules import DEFAULT_RULES, RuleSet, StatusUpdate, UpdateResult, apply_updates, get_rules
+from ugst_dspy.run_meta import RunMeta
 from ugst_dspy.schemas import get_schema, validate
 from ugst_dspy.state import Category, GoalState, Status, SubComponent, TaskObjective
 
@@ -37,11 +38,13 @@ __all__ = [
     "ConversationSet",
     "ConversationWriter",
     "Decomposition",
+    "FieldError",
     "Goal",
     "GoalState",
     "RecordError",
     "RewardConfig",
     "RuleSet",
+    "RunMeta",
     "Status",
     "StatusUpdate",
     "SubComponent",

@@ -4,17 +4,22 @@ These are the interface between simulation and everything after it (SPEC section
 evaluation, the report and training read them. Every field the package writes is declared here (a turn's
 ``reasoning``, ``illegal_updates`` and ``behaviours`` beside the SPEC's), and the facts derived from a record
 have one helper each (:attr:`Conversation.stop_turn`, :meth:`Conversation.turn_limit`,
-:attr:`Conversation.outcome`). Fields other tools add are kept, so reading and writing a record never loses
-anything. Records carry their format version (:data:`FORMAT`); a file of a newer format is refused in one line.
+:attr:`Conversation.outcome`, :attr:`Conversation.failure`); ``meta`` is a :class:`~ugst_dspy.run_meta.RunMeta`.
+Fields other tools add are kept, so reading and writing a record never loses anything. Records carry their
+format version (:data:`FORMAT`); a file of a newer format is refused in one line. :meth:`Conversation.from_json`
+validates a record once (the model, then each status against the record's own rule set).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator, model_validator
 
-from ugst_dspy.state import GoalState
+from ugst_dspy.errors import FieldError, validation_problem
+from ugst_dspy.rules import RuleSet
+from ugst_dspy.run_meta import RunMeta
+from ugst_dspy.state import FROM_FILE, GoalState, require_keys
 
 EndedBy = Literal["user_stop", "max_turns", "agent_stop", "error"]
 ENDED_BY: tuple[str, ...] = get_args(EndedBy)
@@ -29,10 +34,23 @@ DEFAULT_TURN_LIMIT = 10
 _OPTIONAL_TURN_FIELDS = ("reasoning", "illegal_updates", "behaviours")
 
 
-class ToolCall(BaseModel):
-    """One tool call of the agent, with its arguments and what the tool returned."""
+class Written(BaseModel):
+    """A record or a part of one: extra keys kept; read from a file, the keys in ``WRITTEN`` must be there (the
+    SPEC's: every written record has them), though a model built in code may leave them to their defaults."""
 
     model_config = ConfigDict(extra="allow")
+    WRITTEN: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _written_keys(cls, data: Any, info: ValidationInfo) -> Any:
+        return require_keys(data, info, cls.WRITTEN)
+
+
+class ToolCall(Written):
+    """One tool call of the agent, with its arguments and what the tool returned."""
+
+    WRITTEN = ("name", "arguments")
 
     name: str = Field(min_length=1)
     arguments: dict[str, Any] | str = Field(default_factory=dict)
@@ -40,10 +58,10 @@ class ToolCall(BaseModel):
     id: str | None = None
 
 
-class Turn(BaseModel):
+class Turn(Written):
     """A user message, the agent's answer (with its tool calls) and the goal state after them."""
 
-    model_config = ConfigDict(extra="allow")
+    WRITTEN = ("user", "agent", "tool_calls", "state")
 
     user: str
     agent: str = ""
@@ -61,7 +79,7 @@ class Turn(BaseModel):
     def _reasoning_text(cls, value: Any) -> Any:
         # a part may be null (a model that gave none): the text of a missing part is empty
         if isinstance(value, dict):
-            return {str(k): "" if v is None else str(v) for k, v in value.items()}
+            return {k: "" if v is None else v for k, v in value.items()}
         return value
 
     @property
@@ -70,19 +88,20 @@ class Turn(BaseModel):
         return bool(self.reasoning) and any(str(v).strip() for v in self.reasoning.values())
 
 
-class Conversation(BaseModel):
+class Conversation(Written):
     """One simulated or imported conversation."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", validate_assignment=True)  # ``conversation.meta = {...}`` is typed too
+    WRITTEN = ("goal_id", "instruction", "initial_state", "turns", "ended_by", "meta")
 
-    format: int = Field(default=FORMAT, description="The record format version (see FORMAT).")
+    format: StrictInt = Field(default=FORMAT, ge=1, le=FORMAT, description="The record format version (see FORMAT).")
     id: str | None = Field(default=None, min_length=1, description="Unique within a file; defaults to the goal id.")
     goal_id: str = Field(min_length=1)
     instruction: str
     initial_state: GoalState | None = None
     turns: list[Turn] = Field(default_factory=list)
     ended_by: EndedBy
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: RunMeta = Field(default_factory=RunMeta, description="How the conversation was made (RunMeta).")
 
     @property
     def key(self) -> str:
@@ -117,16 +136,18 @@ class Conversation(BaseModel):
     def turn_limit(self, default: int = DEFAULT_TURN_LIMIT) -> int:
         """The turn limit the conversation ran under (``meta.config.max_turns``, else ``default``), never below
         its own number of turns."""
-        config = self.meta.get("config")
-        limit = config.get("max_turns") if isinstance(config, dict) else None
-        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1 else default
-        return max(limit, len(self.turns))
+        return max(self.meta.max_turns or default, len(self.turns))
+
+    @property
+    def failure(self) -> dict[str, Any] | None:
+        """The error of a record that stands for a failed conversation (``ended_by: error``), else ``None``."""
+        return self.meta.failure_details() if self.ended_by == "error" else None
 
     @property
     def outcome(self) -> dict[str, Any] | None:
         """The environment's task outcome (``meta.tau_bench``, ``meta.multiwoz_booking``), else ``None``."""
         for key in OUTCOME_KEYS:
-            value = self.meta.get(key)
+            value = getattr(self.meta, key, None)
             if isinstance(value, dict):
                 return value
         return None
@@ -151,18 +172,38 @@ class Conversation(BaseModel):
                     turn.pop(key, None)
         return data
 
+    @property
+    def rules(self) -> RuleSet:
+        """The rule set the record's states follow (``meta.rules``; none: the default)."""
+        return self.meta.rule_set
+
+    def check_statuses(self) -> None:
+        """Refuse (:class:`~ugst_dspy.errors.FieldError`) a status its category does not use under
+        :attr:`rules`, naming the first such field."""
+        rules = self.rules
+        if self.initial_state is not None:
+            rules.refuse_statuses(self.initial_state, "initial_state")
+        for i, turn in enumerate(self.turns):
+            if turn.state is not None:
+                rules.refuse_statuses(turn.state, f"turns[{i}].state")
+
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Conversation:
-        """A record as read from a file: format 1 (no ``format`` key) or :data:`FORMAT`; a newer one is refused
-        with a one-line error (this package cannot know what it means)."""
+    def from_json(cls, data: Any) -> Conversation:
+        """A record as read from a file, validated once: format 1 (no ``format`` key) or :data:`FORMAT` (a newer
+        one is refused: this package cannot know what it means), every key a written record has, each field's
+        type and each status against the record's own rule set. A problem is a
+        :class:`~ugst_dspy.errors.FieldError` naming the first offending field."""
         problem = newer_format(data)
         if problem is not None:
-            from ugst_dspy.errors import UgstError
-
-            raise UgstError(f"field 'format': {problem}")
+            raise FieldError("format", problem)
         if isinstance(data, dict) and "format" not in data:
             data = {**data, "format": 1}
-        return cls.model_validate(data)
+        try:
+            conversation = cls.model_validate(data, context=FROM_FILE)
+        except ValueError as err:
+            raise validation_problem(err, data) from None
+        conversation.check_statuses()
+        return conversation
 
 
 def newer_format(record: Any) -> str | None:
@@ -179,16 +220,6 @@ def meta_value(conversation: Conversation, path: str) -> Any:
 
     Top-level record fields (``ended_by``, ``goal_id``) are reachable by their name too. Missing -> ``None``.
     """
-    parts = path.split(".")
-    if parts[0] == "meta":
-        parts = parts[1:]
-        node: Any = conversation.meta
-    elif parts[0] in ("ended_by", "goal_id", "id") and len(parts) == 1:
-        return getattr(conversation, parts[0])
-    else:
-        node = conversation.meta
-    for part in parts:
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+    if path in ("ended_by", "goal_id", "id"):
+        return getattr(conversation, path)
+    return conversation.meta.value(path.removeprefix("meta."))

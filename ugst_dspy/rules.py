@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ugst_dspy.errors import UgstError
+from ugst_dspy.errors import FieldError, UgstError
 from ugst_dspy.state import (
     CATEGORIES,
     Address,
@@ -125,6 +125,16 @@ class RuleSet:
             for located in state.items()
             if located.status not in self.transitions[located.category]
         ]
+
+    def refuse_statuses(self, state: GoalState, where: str) -> None:
+        """Raise :class:`~ugst_dspy.errors.FieldError` naming the first status of ``state`` (found at field
+        ``where`` of a record) that its category does not use under this rule set."""
+        for located in state.items():
+            allowed = self.transitions[located.category]
+            if located.status not in allowed:
+                raise FieldError(f"{where}.{located.address}.status" if where else f"{located.address}.status", (
+                    f"{located.status.value!r} is not a {located.category.value} status under rule set "
+                    f"{self.name!r} (one of {', '.join(s.value for s in allowed)})"))
 
     def to_json(self) -> dict[str, Any]:
         """A plain description of the rule set, recorded in every run's meta."""

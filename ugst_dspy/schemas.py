@@ -7,10 +7,10 @@ as a path such as ``turns[2].state.task_objectives[0].status``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from ugst_dspy.errors import UgstError
+from ugst_dspy.errors import FieldError, UgstError, field_path, validation_problem
 from ugst_dspy.rules import DEFAULT_RULES
 from ugst_dspy.state import Category
 
@@ -79,29 +79,7 @@ def goal_schema() -> dict[str, Any]:
     )
 
 
-def decomposition_schema() -> dict[str, Any]:
-    """A decomposed goal (what ``ugst decompose`` writes, and the form of gold decompositions)."""
-    return _document(
-        "UGST decomposition",
-        {
-            "type": "object",
-            "properties": {
-                "goal_id": {"type": "string", "minLength": 1},
-                "instruction": {"type": "string"},
-                "state": {"$ref": "#/$defs/goal_state"},
-            },
-            "required": ["goal_id", "state"],
-        },
-        {"goal_state": _goal_state_body()},
-    )
-
-
-#: what a written conversation record always has (SPEC section 3), beyond what the models require to load one
-CONVERSATION_REQUIRED = {
-    "Conversation": ["goal_id", "instruction", "initial_state", "turns", "ended_by", "meta"],
-    "Turn": ["user", "agent", "tool_calls", "state"],
-    "ToolCall": ["name", "arguments"],
-}
+#: the models' own goal state and its parts, replaced in a generated schema by the rule set's (``goal_state``)
 _STATE_DEFS = ("GoalState", "Status", "SubComponent", "TaskObjective", "Category")
 
 
@@ -115,18 +93,44 @@ def _retarget(node: Any) -> Any:
     return node
 
 
-def conversation_schema() -> dict[str, Any]:
-    """A conversation record (SPEC section 3), generated from :class:`~ugst_dspy.conversation.Conversation` and
-    the models it holds (so a field declared there is in the schema), with the SPEC's required keys and the
-    goal state of the rule set (each category's own statuses) in place of the models' looser one."""
-    from ugst_dspy.conversation import Conversation
+def _written(node: Any) -> None:
+    """Each object schema of a model with ``WRITTEN`` keys requires them (what a written record always has)."""
+    from ugst_dspy.conversation import Conversation, ToolCall, Turn
+    from ugst_dspy.files.decompositions import Decomposition
 
-    generated = Conversation.model_json_schema()
+    required = {model.__name__: list(model.WRITTEN) for model in (Conversation, Turn, ToolCall, Decomposition)}
+    for name, body in node.get("$defs", {}).items():
+        if name in required:
+            body["required"] = required[name]
+    if node.get("title") in required:
+        node["required"] = required[node["title"]]
+
+
+def _generated(model: Any, title: str) -> dict[str, Any]:
+    """The JSON Schema of a record model (so a field declared there is in the schema), with the keys every
+    written record has required and the goal state of the rule set (each category's own statuses) in place of
+    the models' looser one."""
+    generated = model.model_json_schema()
+    _written(generated)
     defs = {name: body for name, body in generated.pop("$defs", {}).items() if name not in _STATE_DEFS}
     body = {key: value for key, value in generated.items() if key not in ("title", "description")}
-    for name, required in CONVERSATION_REQUIRED.items():
-        (body if name == "Conversation" else defs[name])["required"] = list(required)
-    return _document("UGST conversation", _retarget(body), {**_retarget(defs), "goal_state": _goal_state_body()})
+    return _document(title, _retarget(body), {**_retarget(defs), "goal_state": _goal_state_body()})
+
+
+def decomposition_schema() -> dict[str, Any]:
+    """A decomposed goal (what ``ugst decompose`` writes, and the form of gold decompositions), generated from
+    :class:`~ugst_dspy.files.decompositions.Decomposition`."""
+    from ugst_dspy.files.decompositions import Decomposition
+
+    return _generated(Decomposition, "UGST decomposition")
+
+
+def conversation_schema() -> dict[str, Any]:
+    """A conversation record (SPEC section 3), generated from :class:`~ugst_dspy.conversation.Conversation` and
+    the models it holds (its ``meta`` is :class:`~ugst_dspy.run_meta.RunMeta`)."""
+    from ugst_dspy.conversation import Conversation
+
+    return _generated(Conversation, "UGST conversation")
 
 
 SCHEMAS = {
@@ -137,13 +141,8 @@ SCHEMAS = {
 }
 
 
-class SchemaError(UgstError, ValueError):
-    """A record that does not match its schema. ``field`` is the path of the offending value."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"field '{field}': {message}" if field else message)
-        self.field = field
-        self.message = message
+SchemaError = FieldError
+"""A record that does not match its schema (``field`` is the path of the offending value)."""
 
 
 def get_schema(kind: str) -> dict[str, Any]:
@@ -163,144 +162,49 @@ def _validator(kind: str) -> Any:
     return Draft202012Validator(schema)
 
 
-def field_path(parts: Iterable[Any]) -> str:
-    """``["turns", 2, "state"]`` -> ``turns[2].state``."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+def _read_goal_state(record: Any) -> Any:
+    from ugst_dspy.state import FROM_FILE, GoalState
 
-
-# -- a fast path for valid records ----------------------------------------------------------------
-# jsonschema walks a conversation of 10 turns in ~4 ms (its generic error machinery runs even when nothing
-# is wrong), which made reading 1,000 conversations take seconds. The schemas above are compiled once into
-# plain Python predicates that only *accept*: when one says a record is fine, it is (every keyword is
-# checked as strictly as jsonschema does, or more strictly); anything else goes to jsonschema, which gives
-# the one-line error exactly as before. A schema using a keyword the compiler does not know gets no fast
-# path at all.
-
-Check = Callable[[Any], bool]
-_ANNOTATIONS = frozenset({"$schema", "$defs", "$comment", "title", "description", "default", "examples"})
-_TYPES: dict[str, Check] = {
-    "object": lambda x: isinstance(x, dict),
-    "array": lambda x: isinstance(x, list),
-    "string": lambda x: isinstance(x, str),
-    "null": lambda x: x is None,
-    "boolean": lambda x: isinstance(x, bool),
-    "integer": lambda x: isinstance(x, int) and not isinstance(x, bool),
-    "number": lambda x: isinstance(x, (int, float)) and not isinstance(x, bool),
-}
-
-
-class _Unsupported(Exception):
-    """The schema uses a keyword the fast path does not compile."""
-
-
-def _all(checks: list[Check]) -> Check:
-    if not checks:
-        return lambda x: True
-    if len(checks) == 1:
-        return checks[0]
-    return lambda x: all(check(x) for check in checks)
-
-
-def _compile(schema: Any, root: dict[str, Any], refs: dict[str, list[Check]]) -> Check:
-    """A predicate that is true only for instances the schema accepts (see above)."""
-    if schema is True or schema == {}:
-        return lambda x: True
-    if not isinstance(schema, dict):
-        raise _Unsupported(repr(schema))
-    unknown = set(schema) - _ANNOTATIONS - {
-        "type", "enum", "minLength", "properties", "required", "additionalProperties", "items", "anyOf", "$ref"
-    }
-    if unknown:
-        raise _Unsupported(", ".join(sorted(unknown)))
-    checks: list[Check] = []
-    if "type" in schema:
-        names = [schema["type"]] if isinstance(schema["type"], str) else list(schema["type"])
-        if not all(name in _TYPES for name in names):
-            raise _Unsupported(f"type {names}")
-        tests = [_TYPES[name] for name in names]
-        checks.append(tests[0] if len(tests) == 1 else (lambda x: any(test(x) for test in tests)))
-    if "enum" in schema:
-        if not all(isinstance(value, str) for value in schema["enum"]):
-            raise _Unsupported("enum of non-strings")
-        allowed = frozenset(schema["enum"])
-        checks.append(lambda x: isinstance(x, str) and x in allowed)
-    if "minLength" in schema:
-        least = int(schema["minLength"])
-        checks.append(lambda x: not isinstance(x, str) or len(x) >= least)
-    if "properties" in schema:
-        props = [(name, _compile(sub, root, refs)) for name, sub in schema["properties"].items()]
-        checks.append(lambda x: not isinstance(x, dict) or all(name not in x or test(x[name]) for name, test in props))
-    if "required" in schema:
-        needed = tuple(schema["required"])
-        checks.append(lambda x: not isinstance(x, dict) or all(name in x for name in needed))
-    if "additionalProperties" in schema:
-        extra = schema["additionalProperties"]
-        known = frozenset(schema.get("properties", {}))
-        if extra is False:
-            checks.append(lambda x: not isinstance(x, dict) or all(key in known for key in x))
-        elif not (extra is True or extra == {}):
-            other = _compile(extra, root, refs)
-            checks.append(lambda x: not isinstance(x, dict) or all(k in known or other(v) for k, v in x.items()))
-    if "items" in schema:
-        each = _compile(schema["items"], root, refs)
-        checks.append(lambda x: not isinstance(x, list) or all(each(item) for item in x))
-    if "anyOf" in schema:
-        options = [_compile(sub, root, refs) for sub in schema["anyOf"]]
-        checks.append(lambda x: any(option(x) for option in options))
-    if "$ref" in schema:
-        checks.append(_reference(schema["$ref"], root, refs))
-    return _all(checks)
-
-
-def _reference(ref: str, root: dict[str, Any], refs: dict[str, list[Check]]) -> Check:
-    prefix = "#/$defs/"
-    if not ref.startswith(prefix) or ref[len(prefix):] not in root.get("$defs", {}):
-        raise _Unsupported(f"$ref {ref}")
-    if ref not in refs:
-        cell: list[Check] = []
-        refs[ref] = cell  # set before compiling, so a recursive reference finds it
-        cell.append(_compile(root["$defs"][ref[len(prefix):]], root, refs))
-    cell = refs[ref]
-    return lambda x: cell[0](x)
-
-
-@functools.cache
-def _fast_check(kind: str) -> Check | None:
-    """The accept-only predicate of a record kind, or ``None`` when its schema cannot be compiled."""
-    schema = get_schema(kind)
     try:
-        return _compile(schema, schema, {})
-    except _Unsupported:
-        return None
+        state = GoalState.model_validate(record, context=FROM_FILE)
+    except ValueError as err:
+        raise validation_problem(err, record) from None
+    DEFAULT_RULES.refuse_statuses(state, "")
+    return state
+
+
+def model_reader(kind: str) -> Callable[[Any], Any] | None:
+    """The function that reads (and so validates, once) a record of a kind that has a model; ``None`` for a kind
+    checked by its JSON Schema alone (goals: any field beside ``id`` and ``instruction`` is the user's)."""
+    if kind == "conversation":
+        from ugst_dspy.conversation import Conversation
+
+        return Conversation.from_json
+    if kind == "decomposition":
+        from ugst_dspy.files.decompositions import Decomposition
+
+        return Decomposition.from_json
+    if kind == "goal-state":
+        return _read_goal_state
+    return None
 
 
 def validate(kind: str, record: Any) -> None:
-    """Raise :class:`SchemaError` naming the first offending field when ``record`` does not match (a
-    conversation of a newer format than this package reads is refused by its ``format`` first)."""
-    if kind == "conversation":
-        from ugst_dspy.conversation import newer_format
+    """Raise :class:`SchemaError` naming the first offending field when ``record`` is not a valid ``kind``.
 
-        problem = newer_format(record)
-        if problem is not None:
-            raise SchemaError("format", problem)
-    validator = _validator(kind)
-    fast = _fast_check(kind)
-    if fast is not None and fast(record):
+    A kind with a model is read by it (one validation: the model, then each status against the rule set); the
+    schemas :func:`get_schema` prints are generated from the same models, so both accept the same records."""
+    reader = model_reader(kind)
+    if reader is not None:
+        reader(record)
         return
     from jsonschema.exceptions import best_match
 
-    error = best_match(validator.iter_errors(record))
+    error = best_match(_validator(kind).iter_errors(record))
     if error is None:
         return
-    # anyOf(state, null) reports "not valid under any of the given schemas": dig for the real cause.
-    while error.context:
-        error = best_match(error.context)
     path = field_path(error.absolute_path)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        path = field_path([*error.absolute_path, missing])
-        raise SchemaError(path, "required field is missing")
+        raise SchemaError(field_path([*error.absolute_path, missing]), "required field is missing")
     raise SchemaError(path, error.message)

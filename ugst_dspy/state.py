@@ -13,7 +13,22 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
+
+FROM_FILE: dict[str, bool] = {"from_file": True}
+"""The validation context of a record read from a file (``model_validate(data, context=FROM_FILE)``): the keys the
+SPEC requires of a written record must be there, where a model built in code may leave them to their defaults."""
+
+
+def require_keys(data: Any, info: ValidationInfo, names: tuple[str, ...]) -> Any:
+    """``data``, when it is not read from a file or holds every key of ``names``; else a ``missing_in_file``
+    error naming the first key it lacks (a model's ``mode="before"`` validator)."""
+    if isinstance(data, dict) and info.context is not None and info.context.get("from_file"):
+        for name in names:
+            if name not in data:
+                raise PydanticCustomError("missing_in_file", "required field is missing", {"field": name})
+    return data
 
 
 class Category(str, Enum):
@@ -139,6 +154,11 @@ class GoalState(BaseModel):
     user_profile: tuple[SubComponent, ...] = ()
     user_policy: tuple[SubComponent, ...] = ()
     task_objectives: tuple[TaskObjective, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _written_keys(cls, data: Any, info: ValidationInfo) -> Any:
+        return require_keys(data, info, ("user_profile", "user_policy", "task_objectives"))
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -126,11 +126,11 @@ def test_the_runner_records_the_plan_and_the_behaviours_of_every_turn(packaged_d
     behaviours = [BehaviourSpec("impatience", 1.0), "digression:rate=0.5", "unavailable_service"]
     conversation = _runner(behaviours).run(goal)
     meta = conversation.meta
-    assert meta["behaviour"] == "impatience+digression+unavailable_service"
-    assert meta["simulator_options"]["behaviours"][0] == {"name": "impatience", "rate": 1.0, "intensity": "moderate"}
+    assert meta.behaviour == "impatience+digression+unavailable_service"
+    assert meta.simulator_options["behaviours"][0] == {"name": "impatience", "rate": 1.0, "intensity": "moderate"}
     plan = make_plan(behaviours, goal.id, seed=0, max_turns=5,
                      services=environment_class("tau-retail").unavailable_services)
-    assert meta["behaviours"] == plan.to_json()
+    assert meta.behaviours == plan.to_json()
     for number, turn in enumerate(conversation.turns, start=1):
         assert turn.behaviours == list(plan.acting(number))
         assert "impatience" in turn.behaviours
@@ -143,9 +143,9 @@ def test_a_run_with_behaviours_is_reproducible_under_its_seed(packaged_data):
     every = [BehaviourSpec(name, 0.5) for name in EVERY]
     first, again = _runner(every, seed=3).run(goal), _runner(every, seed=3).run(goal)
     other = _runner(every, seed=4).run(goal)
-    assert first.meta["behaviours"] == again.meta["behaviours"]
+    assert first.meta.behaviours == again.meta.behaviours
     assert [t.behaviours for t in first.turns] == [t.behaviours for t in again.turns]
-    assert other.meta["behaviours"] != first.meta["behaviours"]
+    assert other.meta.behaviours != first.meta.behaviours
 
 
 def test_a_run_without_behaviours_records_none():

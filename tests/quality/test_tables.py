@@ -21,11 +21,11 @@ from .helpers import chat, tracked
 
 def test_decomposition_per_group_takes_the_first_initial_state_of_a_goal(state):
     first = tracked(state, [], "user_stop", key="g1")
-    first.meta["sim"] = "X"
+    first.meta.sim = "X"
     again = first.model_copy(update={"id": "g1#2"})  # same goal, repeated
     no_state = chat("g2", ["hi"], sim="X")  # goal g2 run without an initial state: a missing prediction
     other_group = tracked(state, [], "user_stop", key="g1")
-    other_group.meta["sim"] = "Y"
+    other_group.meta.sim = "Y"
     gold = {"g1": state, "g2": state, "g3": state}
     x, y = decomposition_table([first, again, no_state, other_group], gold, group_by="sim")
     assert (x.conversations, x.repeated, x.not_in_gold, x.gold_not_run) == (3, 1, 0, 1)

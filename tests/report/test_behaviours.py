@@ -101,7 +101,7 @@ def test_each_turn_carries_the_behaviours_that_acted_and_their_check(runs):
 def test_a_stop_message_is_not_checked_and_the_label_falls_back_to_the_plan(runs):
     record = runs[1].to_json()
     del record["meta"]["behaviour"]
-    record["turns"].append({"user": "Terminate.", "agent": "", "behaviours": ["impatience"],
+    record["turns"].append({"user": "Terminate.", "agent": "", "tool_calls": [], "behaviours": ["impatience"],
                             "state": record["turns"][-1]["state"]})
     conversation = Conversation.from_json(record)
     assert behaviour_label(conversation) == "impatience+digression"
@@ -147,7 +147,7 @@ def test_grouped_by_behaviour_the_tables_are_not_repeated(runs):
     tables = grid_tables(render_report(runs, group_by="behaviour"))
     assert "Behaviour check (grouped by behaviour)" in tables and "Agent outcome (grouped by behaviour)" in tables
     assert not any(heading.endswith("per behaviour") for heading in tables)
-    one_run = [c for c in runs if c.meta.get("behaviour") == "impatience"]
+    one_run = [c for c in runs if c.meta.behaviour == "impatience"]
     tables = grid_tables(render_report(one_run))
     assert set(tables) >= {"Behaviour check", "Agent outcome"}
     assert not any(heading.endswith("per behaviour") for heading in tables)

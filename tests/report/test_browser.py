@@ -82,12 +82,12 @@ def test_report_filters_expands_and_escapes(page, conversations, tmp_path):
     page.evaluate("document.getElementById('f-reset').click()")
     groups = page.evaluate("window.ugstReport.data.groups")
     choose(page, "f-group", str(groups.index("prompt")))
-    wanted = [c.key for c in conversations if c.meta.get("simulator") == "prompt"]
+    wanted = [c.key for c in conversations if c.meta.simulator == "prompt"]
     assert page.evaluate("window.ugstReport.matchingKeys()") == wanted
 
     choose(page, "f-category", "4")  # preferences ...
     choose(page, "f-status", "MISALIGNED")  # ... that ended misaligned, among the prompt group
-    wanted = [c.key for c in conversations if c.meta.get("simulator") == "prompt" and c.final_state is not None
+    wanted = [c.key for c in conversations if c.meta.simulator == "prompt" and c.final_state is not None
               and any(x.status is Status.MISALIGNED for x in c.final_state.of(Category.PREFERENCE))]
     assert page.evaluate("window.ugstReport.matchingKeys()") == wanted
     page.evaluate("document.getElementById('f-reset').click()")
@@ -157,7 +157,7 @@ def test_annotations_export_as_records_the_agreement_metric_reads(page, tmp_path
     for line in text.splitlines():
         validate("conversation", json.loads(line))
     human = read_conversations(out)
-    assert [c.key for c in human] == ["retail-test-0#steered"] and human[0].meta["annotator"] == "human"
+    assert [c.key for c in human] == ["retail-test-0#steered"] and human[0].meta.annotator == "human"
     result = agreement(tracked, human)
     assert result.conversations == 1 and result.unpaired == len(tracked) - 1 and result.mismatched_items == 0
     compared = sum(len(t.state) for t in tracked[0].turns)
@@ -193,10 +193,10 @@ def test_behaviour_badges_on_the_timeline_and_the_behaviour_filter(page, tmp_pat
                        "l:impatience", "l:impatience+digression", "l:unavailable_service", "l:" + EVIL]
 
     def label(c: Conversation) -> str:
-        return c.meta.get("behaviour") or "none"
+        return c.meta.behaviour or "none"
 
     def names(c: Conversation) -> list[str]:  # the behaviours the run asked for
-        return [spec["name"] for spec in c.meta.get("behaviours", {}).get("specs", [])]
+        return [spec["name"] for spec in (c.meta.behaviours or {}).get("specs", [])]
 
     choose(page, "f-behaviour", "n:digression")
     wanted = [c.key for c in conversations if "digression" in names(c)]

@@ -506,4 +506,4 @@ def test_ugst_simulate_runs_with_every_role_on_two_servers(tmp_path):
         assert a.counts["good"] > 0 and b.counts["good"] > 0
     records = read_conversations(out)
     assert len(records) == 4 and all(r.ended_by != "error" for r in records)
-    assert records[0].meta["models"]["tracker"] == spec  # the spec as written
+    assert records[0].meta.models["tracker"] == spec  # the spec as written

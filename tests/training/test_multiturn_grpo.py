@@ -56,7 +56,7 @@ def run(tiny_model_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("multiturn")
     conversations = teacher_conversations()
     for conversation in conversations:
-        conversation.meta["env"] = "tau-retail"
+        conversation.meta.env = "tau-retail"
     tracker = GoalStateTracker()
     tracker.set_lm(scripted_lm(judge))
     config = TrajectoryConfig()

@@ -42,7 +42,8 @@ def decompose(
     from ugst_dspy.files.decompositions import DecompositionWriter
     from ugst_dspy.modules.decompose import DecomposeGoal
     from ugst_dspy.rules import get_rules
-    from ugst_dspy.runner.meta import decomposition_settings, run_meta
+    from ugst_dspy.run_meta import RunMeta
+    from ugst_dspy.runner.meta import decomposition_settings, recorded_meta, run_meta
     from ugst_dspy.usage import UsageRecorder
 
     settings = resolve_config(config, {"all": model, "decomposer": decomposer_model}, seed=seed)
@@ -60,8 +61,8 @@ def decompose(
                 "meta": {**meta, "usage": usage.to_json()}}
 
     inputs = [goals, *([config] if config else [])]
-    writer = DecompositionWriter(out, inputs=inputs, settings=decomposition_settings(meta), mix=mix,
-                                 settings_of=lambda record: decomposition_settings(record.get("meta")))
+    writer = DecompositionWriter(out, inputs=inputs, settings=decomposition_settings(RunMeta.model_validate(meta)),
+                                 mix=mix, settings_of=lambda record: decomposition_settings(recorded_meta(record)))
     _, failed = run_into(writer, items, lambda g: g.id, work, workers=workers, label="decomposing",
                          done_word="decomposed", retry_failed=retry_failed)
     if failed:

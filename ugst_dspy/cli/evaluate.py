@@ -31,11 +31,16 @@ def load_all(paths: list[Path], group_by: str | None = None) -> ConversationSet:
     """The results of several files (failures apart); ``meta.file`` is set to the file's name when absent.
 
     A ``group_by`` path that no conversation has is refused."""
-    loaded = load_conversations(paths, tag=lambda conversation, path: conversation.meta.setdefault("file", path.name))
+    loaded = load_conversations(paths, tag=_tag_file)
     check_group_by(loaded.conversations, group_by)
     if loaded.failed:
         typer.echo(f"ugst: {loaded.failure_note()}", err=True)
     return loaded
+
+
+def _tag_file(conversation: Conversation, path: Path) -> None:
+    if conversation.meta.file is None:
+        conversation.meta.file = path.name
 
 
 def failures_json(loaded: ConversationSet) -> dict[str, Any]:
@@ -53,7 +58,7 @@ def _unique(conversations: list[Conversation], what: str) -> None:
 
 
 def _identity(conversation: Conversation, group: str) -> dict[str, Any]:
-    return {"file": conversation.meta.get("file"), "id": conversation.key, "group": group}
+    return {"file": conversation.meta.file, "id": conversation.key, "group": group}
 
 
 def evaluate(

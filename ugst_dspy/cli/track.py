@@ -89,7 +89,7 @@ def track(
     """Track the goal state of existing conversations: S_0 by decomposition (unless present), then S_i after
     every turn. Resumable: conversations already in OUT are skipped, failed ones (OUT.failed) retried.
     Exit code 1 when a conversation failed, 2 on bad input."""
-    from ugst_dspy.runner.meta import tracking_settings
+    from ugst_dspy.runner.meta import recorded_meta, tracking_settings
 
     check_executor(executor, ray_address)
     settings = resolve_config(
@@ -101,7 +101,7 @@ def track(
     tracker.pool.check()
     inputs = [conversations, *([config] if config else [])]
     writer = ConversationWriter(out, inputs=inputs, settings=tracker.settings(), mix=mix,
-                                settings_of=lambda record: tracking_settings(record.get("meta")))
+                                settings_of=lambda record: tracking_settings(recorded_meta(record)))
     _, failed = run_into(writer, items, lambda c: c.key, tracker, workers=workers, label="tracking",
                          done_word="tracked", retry_failed=retry_failed,
                          executor=make_executor(executor, ray_address, recipe))

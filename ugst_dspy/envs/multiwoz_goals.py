@@ -316,7 +316,7 @@ class GeneratedGoal:
 
     def to_gold_json(self) -> dict[str, Any]:
         """The gold decomposition record ``{"goal_id", "instruction", "state"}``."""
-        return Decomposition(self.id, self.state, self.instruction).to_json()
+        return Decomposition(goal_id=self.id, instruction=self.instruction, state=self.state).to_json()
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ugst_dspy.envs import datafiles
 from ugst_dspy.envs.base import ToolEnvironment, ToolFunction
 from ugst_dspy.envs.datafiles import data_dir as find_data_dir
 from ugst_dspy.errors import UgstError
-from ugst_dspy.schemas import field_path
+from ugst_dspy.errors import field_path
 
 TABLES: dict[str, tuple[str, ...]] = {
     "retail": ("orders", "products", "users"),

@@ -18,6 +18,7 @@ from ugst_dspy.errors import UgstError
 from ugst_dspy.files.appender import JsonlAppender
 from ugst_dspy.files.failures import Failure, failures_path, read_failures
 from ugst_dspy.files.jsonl import RecordError, read_jsonl
+from ugst_dspy.run_meta import RunMeta
 
 
 def conversation_key(record: dict[str, Any]) -> str:
@@ -29,18 +30,15 @@ def conversation_failure(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The error of a record that stands for a failed conversation (``ended_by: error``), else ``None``."""
     if record.get("ended_by") != "error":
         return None
-    meta = record.get("meta") if isinstance(record.get("meta"), Mapping) else {}
-    failure = meta.get("failure")
-    if isinstance(failure, Mapping):
-        return dict(failure)
-    return {"type": "Error", "message": str(meta.get("error", "the conversation ended with an error"))}
+    meta = record.get("meta")
+    return RunMeta.model_validate(meta if isinstance(meta, Mapping) else {}).failure_details()
 
 
 def iter_conversations(path: str | Path) -> Iterator[Conversation]:
     """Every conversation record of a JSON Lines file, one at a time, as written; duplicate ids are refused.
 
     This is the raw file: use :func:`load_conversations` for results (failures apart)."""
-    for _, conversation in read_jsonl(path, "conversation", Conversation.from_json, unique=("id", _key)):
+    for _, conversation in read_jsonl(path, None, Conversation.from_json, unique=("id", _key)):
         yield conversation
 
 
@@ -92,9 +90,9 @@ def load_conversations(
         results: dict[str, Conversation] = {}
         failed: dict[str, Failure] = {}
         seen_lines: dict[str, int] = {}
-        for number, conversation in read_jsonl(path, "conversation", Conversation.from_json):
+        for number, conversation in read_jsonl(path, None, Conversation.from_json):
             key = conversation.key
-            error = conversation_failure(conversation.model_dump(mode="json"))
+            error = conversation.failure
             if key in results:
                 raise RecordError(path, number, "id", f"duplicate id {key!r} (line {seen_lines[key]} has a result for it)")
             seen_lines[key] = number

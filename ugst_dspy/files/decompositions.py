@@ -2,34 +2,52 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from ugst_dspy.conversation import Written
+from ugst_dspy.errors import validation_problem
 from ugst_dspy.files.appender import JsonlAppender
 from ugst_dspy.files.jsonl import read_jsonl
-from ugst_dspy.state import GoalState
+from ugst_dspy.rules import DEFAULT_RULES
+from ugst_dspy.run_meta import RunMeta
+from ugst_dspy.state import FROM_FILE, GoalState
 
 
-@dataclass(frozen=True)
-class Decomposition:
-    """A goal's decomposition into a goal state."""
+class Decomposition(Written):
+    """A goal's decomposition into a goal state (other keys of a record, such as ``meta``, are kept)."""
 
-    goal_id: str
-    state: GoalState
+    WRITTEN = ("goal_id", "state")
+
+    goal_id: str = Field(min_length=1)
     instruction: str = ""
+    state: GoalState
+    meta: RunMeta | None = Field(default=None, description="How it was made (``ugst decompose``; gold files: none).")
 
     def to_json(self) -> dict[str, Any]:
-        return {"goal_id": self.goal_id, "instruction": self.instruction, "state": self.state.to_json()}
+        data = self.model_dump(mode="json")
+        if self.meta is None:
+            data.pop("meta")
+        return data
 
-
-def _decomposition(record: dict[str, Any]) -> Decomposition:
-    return Decomposition(record["goal_id"], GoalState.from_json(record["state"]), record.get("instruction", ""))
+    @classmethod
+    def from_json(cls, data: Any) -> Decomposition:
+        """A record as read from a file, validated once (its statuses against the SPEC's rule set); a problem is
+        a :class:`~ugst_dspy.errors.FieldError` naming the field."""
+        try:
+            decomposition = cls.model_validate(data, context=FROM_FILE)
+        except ValueError as err:
+            raise validation_problem(err, data) from None
+        rules = decomposition.meta.rule_set if decomposition.meta is not None else DEFAULT_RULES
+        rules.refuse_statuses(decomposition.state, "state")
+        return decomposition
 
 
 def read_decompositions(path: str | Path) -> dict[str, Decomposition]:
     """Decompositions by goal id; duplicate ids are refused."""
-    items = read_jsonl(path, "decomposition", _decomposition, unique=("goal_id", lambda d: d.goal_id))
+    items = read_jsonl(path, None, Decomposition.from_json, unique=("goal_id", lambda d: d.goal_id))
     return {item.goal_id: item for _, item in items}
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ugst_dspy.errors import UgstError
+from ugst_dspy.errors import UgstError, validation_problem
 from ugst_dspy.schemas import SchemaError, validate
 
 
@@ -41,7 +41,9 @@ def read_jsonl(
     """Yield ``(line_number, record)`` for each non-blank line, validated against schema ``kind``.
 
     ``prepare`` maps a raw dict before validation (to accept a foreign layout); ``convert`` turns the
-    validated dict into an object, and a ``ValueError`` it raises becomes a :class:`RecordError`.
+    validated dict into an object, and a ``ValueError`` it raises becomes a :class:`RecordError`. A kind with
+    a model (conversations, decompositions) is validated by reading it: pass its reader (``from_json``) as
+    ``convert`` and no ``kind``, so each record is validated once.
     ``unique=(field, key)`` refuses a second record with the same ``key(record)``, naming ``field``.
     """
     seen: set[str] = set()
@@ -129,19 +131,9 @@ def parse_record(
         return record
     try:
         return convert(record)
-    except ValueError as err:  # pydantic's ValidationError is a ValueError
-        field, message = _first_problem(err)
-        raise RecordError(path, number, field, message) from None
-
-
-def _first_problem(err: ValueError) -> tuple[str, str]:
-    errors = getattr(err, "errors", None)
-    if callable(errors):
-        from ugst_dspy.schemas import field_path
-
-        first = errors()[0]
-        return field_path(first.get("loc", ())), str(first.get("msg", err))
-    return "", str(err)
+    except ValueError as err:  # pydantic's ValidationError and FieldError are ValueErrors
+        problem = validation_problem(err, record)
+        raise RecordError(path, number, problem.field, problem.message) from None
 
 
 def dump_line(record: dict[str, Any]) -> str:

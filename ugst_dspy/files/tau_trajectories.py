@@ -22,8 +22,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ugst_dspy.conversation import Conversation, ToolCall, Turn
+from ugst_dspy.conversation import Conversation, EndedBy, ToolCall, Turn
 from ugst_dspy.files.jsonl import RecordError, decode_text
+from ugst_dspy.run_meta import RunMeta
 
 STOP_MARKERS = ("###STOP###", "Terminate.")
 TRANSFER_TOOLS = ("transfer_to_human_agents",)
@@ -202,7 +203,7 @@ def messages_to_turns(messages: list[dict[str, Any]]) -> tuple[list[Turn], list[
     return turns, preamble, system
 
 
-def _ended_by(turns: list[Turn]) -> str:
+def _ended_by(turns: list[Turn]) -> EndedBy:
     if not turns:
         return "max_turns"
     last = turns[-1]
@@ -261,8 +262,8 @@ def trajectory_to_conversation(record: dict[str, Any], goal_prefix: str = "") ->
         instruction=instruction,
         initial_state=None,
         turns=turns,
-        ended_by=_ended_by(turns),  # type: ignore[arg-type]
-        meta=meta,
+        ended_by=_ended_by(turns),
+        meta=RunMeta.model_validate(meta),
     )
 
 

@@ -53,8 +53,8 @@ def turn_behaviours(turn: Turn) -> list[str] | None:
 
 def plan_of(conversation: Conversation) -> Mapping[str, Any] | None:
     """``meta.behaviours`` of a record made with behaviours, else ``None``."""
-    plan = conversation.meta.get("behaviours")
-    return plan if isinstance(plan, Mapping) and isinstance(plan.get("specs"), list) else None
+    plan = conversation.meta.behaviours
+    return plan if plan is not None and isinstance(plan.get("specs"), list) else None
 
 
 def behaviour_names(conversation: Conversation) -> list[str]:

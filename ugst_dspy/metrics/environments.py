@@ -24,8 +24,7 @@ DESCRIPTIONS: dict[str, str] = {
 
 
 def environment(conversation: Conversation) -> str:
-    value = conversation.meta.get("env")
-    return value if isinstance(value, str) and value else UNKNOWN
+    return conversation.meta.env or UNKNOWN
 
 
 def environments(conversations: Iterable[Conversation]) -> Counter[str]:

@@ -80,7 +80,7 @@ def state_counts(state: GoalState, rules: RuleSet = DEFAULT_RULES) -> dict[Categ
 #: groupings that are derived rather than read: ``behaviour`` is ``meta.behaviour`` (``impatience+digression``),
 #: ``none`` for a record made without behaviours
 DERIVED_GROUPS: dict[str, Callable[[Conversation], str]] = {
-    "behaviour": lambda conversation: str(conversation.meta.get("behaviour") or "none"),
+    "behaviour": lambda conversation: conversation.meta.behaviour or "none",
 }
 
 
@@ -104,7 +104,8 @@ def check_group_by(conversations: Iterable[Conversation], group_by: str | None) 
         return
     conversations = list(conversations)
     if conversations and all(meta_value(c, group_by) is None for c in conversations):
-        known = sorted({key for c in conversations for key in c.meta if not isinstance(c.meta[key], dict)})
+        known = sorted({key for c in conversations for key, value in c.meta.to_json().items()
+                        if not isinstance(value, dict)})
         raise UgstError(f"--group-by {group_by!r}: no conversation has this field (top-level meta fields: "
                         f"{', '.join(known[:20])}; use a dotted path such as models.simulator)")
 

@@ -35,13 +35,10 @@ def tracker_mode(conversation: Conversation) -> str | None:
     if conversation.final_state is None:
         return None
     meta = conversation.meta
-    tracking = meta.get("tracking")
-    if isinstance(tracking, dict) and isinstance(tracking.get("mode"), str):
-        return tracking["mode"]
-    config = meta.get("config")
-    if isinstance(config, dict) and isinstance(config.get("tracker_mode"), str):
-        return config["tracker_mode"]
-    return UNKNOWN
+    if meta.tracking is not None and meta.tracking.mode:
+        return meta.tracking.mode
+    mode = (meta.config or {}).get("tracker_mode")
+    return mode if isinstance(mode, str) else UNKNOWN
 
 
 def _label(counts: Counter[str]) -> str:

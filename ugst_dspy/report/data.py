@@ -134,8 +134,8 @@ def _reasoning_text(reasoning: Any) -> str:
 def behaviour_label(conversation: Conversation) -> str | None:
     """The run's behaviour label (``meta.behaviour``, else the plan's names joined by ``+``, ``none`` for a plan
     without any); ``None`` for a record made without behaviours."""
-    label = conversation.meta.get("behaviour")
-    if isinstance(label, str) and label:
+    label = conversation.meta.behaviour
+    if label:
         return label
     if plan_of(conversation) is None:
         return None
@@ -178,10 +178,11 @@ def conversation_json(
         if why:
             entry["why"] = why  # the reasoning teacher's, also for its stop message
         turns.append(entry)
-    meta = {key: value for key, value in conversation.meta.items() if key not in META_LEFT_OUT}
+    recorded = conversation.meta.to_json()
+    meta = {key: value for key, value in recorded.items() if key not in META_LEFT_OUT}
     if isinstance(meta.get("rules"), dict):
         meta["rules"] = meta["rules"].get("name")
-    usage = conversation.meta.get("usage")
+    usage = recorded.get("usage")
     out: dict[str, Any] = {
         "k": conversation.key,
         "g": conversation.goal_id,

@@ -147,18 +147,13 @@ def usage_table_html(conversations: Sequence[Conversation]) -> str:
     """LM usage per role summed over all conversations (``unknown`` where a model did not report it)."""
     roles: dict[str, dict[str, Any]] = {}
     for conversation in conversations:
-        usage = conversation.meta.get("usage")
-        if not isinstance(usage, dict):
-            continue
-        for role, numbers in usage.items():
-            if not isinstance(numbers, dict):
-                continue
+        for role, used in (conversation.meta.usage or {}).items():
             fresh = {"conversations": 0, "calls": 0, "prompt": 0, "completion": 0, "seconds": 0.0}
             total = roles.setdefault(role, fresh)
             total["conversations"] += 1
             for key, name in (("calls", "calls"), ("prompt", "prompt_tokens"), ("completion", "completion_tokens"),
                               ("seconds", "seconds")):
-                value = numbers.get(name)
+                value = getattr(used, name)
                 total[key] = None if total[key] is None or not isinstance(value, (int, float)) else total[key] + value
     if not roles:
         return '<p class="sub">No LM usage recorded in these conversations.</p>'

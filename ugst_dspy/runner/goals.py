@@ -15,14 +15,14 @@ from ugst_dspy.files.conversations import ConversationWriter
 from ugst_dspy.files.goals import Goal
 from ugst_dspy.runner.batch import BatchReport, Progress, run_into
 from ugst_dspy.runner.executors import ExecutorFactory
-from ugst_dspy.runner.meta import simulation_settings
+from ugst_dspy.runner.meta import recorded_meta, simulation_settings
 
 
 def conversation_writer(runner: Any, out: str | Path, *, inputs: Sequence[str | Path] = (),
                         mix: bool = False) -> ConversationWriter:
     """The output of a run of ``runner``: refuses, unless ``mix``, a file of conversations made otherwise."""
     return ConversationWriter(out, inputs=list(inputs), settings=runner.settings(), mix=mix,
-                              settings_of=lambda record: simulation_settings(record.get("meta")))
+                              settings_of=lambda record: simulation_settings(recorded_meta(record)))
 
 
 def simulate_goals(

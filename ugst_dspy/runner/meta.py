@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ugst_dspy._version import __version__
 from ugst_dspy.config import UGSTConfig
 from ugst_dspy.rules import get_rules
+from ugst_dspy.run_meta import RunMeta, Tracking
 
 
 def run_meta(config: UGSTConfig, roles: Iterable[str]) -> dict[str, Any]:
@@ -46,23 +47,26 @@ def result_settings(config: Any, roles: Iterable[str], keys: Iterable[str] = RUN
     return picked
 
 
-def simulation_settings(meta: Any) -> dict[str, Any]:
+def simulation_settings(meta: RunMeta) -> dict[str, Any]:
     """The settings a simulated conversation was made with (from its ``meta``): reruns must match them."""
-    meta = meta if isinstance(meta, dict) else {}
-    picked = {key: meta.get(key) for key in ("env", "simulator", "simulator_options", "program", "agent", "tracked")}
-    picked["config"] = result_settings(meta.get("config"), ("decomposer", "tracker", "simulator", "agent"))
+    picked = {key: getattr(meta, key) for key in ("env", "simulator", "simulator_options", "program", "agent", "tracked")}
+    picked["config"] = result_settings(meta.config, ("decomposer", "tracker", "simulator", "agent"))
     return picked
 
 
-def tracking_settings(meta: Any) -> dict[str, Any]:
+def tracking_settings(meta: RunMeta) -> dict[str, Any]:
     """The settings a tracked conversation was tracked with (``meta.tracking``)."""
-    tracking = meta.get("tracking") if isinstance(meta, dict) else None
-    tracking = tracking if isinstance(tracking, dict) else {}
-    config = result_settings(tracking.get("config"), ("decomposer", "tracker"), ("seed", "tracker_mode", "rules", "adapter"))
-    return {"mode": tracking.get("mode"), "config": config}
+    tracking = meta.tracking or Tracking()
+    config = result_settings(tracking.config, ("decomposer", "tracker"), ("seed", "tracker_mode", "rules", "adapter"))
+    return {"mode": tracking.mode, "config": config}
 
 
-def decomposition_settings(meta: Any) -> dict[str, Any]:
+def decomposition_settings(meta: RunMeta) -> dict[str, Any]:
     """The settings a decomposition was made with (its ``meta``)."""
-    meta = meta if isinstance(meta, dict) else {}
-    return {"config": result_settings(meta.get("config"), ("decomposer",), ("seed", "rules", "adapter"))}
+    return {"config": result_settings(meta.config, ("decomposer",), ("seed", "rules", "adapter"))}
+
+
+def recorded_meta(record: Mapping[str, Any]) -> RunMeta:
+    """The ``meta`` of a record read from a file (already validated), typed."""
+    meta = record.get("meta")
+    return RunMeta.model_validate(meta if isinstance(meta, Mapping) else {})

@@ -32,7 +32,7 @@ import dspy
 
 from ugst_dspy.agents.base import Agent
 from ugst_dspy.config import UGSTConfig
-from ugst_dspy.conversation import Conversation, Turn
+from ugst_dspy.conversation import Conversation, EndedBy, Turn
 from ugst_dspy.engines.spec import ModelPool, configure_adapter
 from ugst_dspy.errors import UgstError
 from ugst_dspy.files.goals import Goal
@@ -42,6 +42,7 @@ from ugst_dspy.modules.tracker import GoalStateTracker
 from ugst_dspy.rules import get_rules
 from ugst_dspy.files.failures import error_text
 from ugst_dspy.runner.failure import ItemFailed, error_info
+from ugst_dspy.run_meta import RunMeta
 from ugst_dspy.runner.meta import run_meta, simulation_settings
 from ugst_dspy.state import GoalState
 from ugst_dspy.stop import STOP_MESSAGE
@@ -106,7 +107,8 @@ class ConversationRunner:
         """The conversation record of ``goal``; a conversation that failed raises :class:`ItemFailed`."""
         conversation = self.run(goal)
         if conversation.ended_by == "error":
-            raise ItemFailed(conversation.meta["failure"], conversation.to_json())
+            failure = conversation.meta.failure
+            raise ItemFailed(failure.to_json() if failure is not None else {}, conversation.to_json())
         return conversation.to_json()
 
     def describe(self) -> dict[str, Any]:
@@ -124,7 +126,7 @@ class ConversationRunner:
 
     def settings(self) -> dict[str, Any]:
         """What a rerun into the same output must match (see :func:`simulation_settings`)."""
-        return simulation_settings(self.describe())
+        return simulation_settings(RunMeta.model_validate(self.describe()))
 
     def run(self, goal: Goal) -> Conversation:
         """The conversation of ``goal``; every model call of it goes to one server of a role's several
@@ -146,7 +148,8 @@ class ConversationRunner:
         started = time.perf_counter()
         turns: list[Turn] = []
         initial: GoalState | None = None
-        ended_by, error = "max_turns", None
+        ended_by: EndedBy = "max_turns"
+        error: dict[str, Any] | None = None
         illegal = steering_illegal = 0
         role, turn_number = "decomposer", 0  # where the conversation is, for a failure's record
         with dspy.context(adapter=configure_adapter(self.config)):
@@ -234,4 +237,4 @@ class ConversationRunner:
         if outcome is not None and env.outcome_key:
             meta[env.outcome_key] = outcome
         return Conversation(id=goal.id, goal_id=goal.id, instruction=goal.instruction, initial_state=initial,
-                            turns=turns, ended_by=ended_by, meta=meta)  # type: ignore[arg-type]
+                            turns=turns, ended_by=ended_by, meta=RunMeta.model_validate(meta))

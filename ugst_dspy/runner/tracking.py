@@ -12,6 +12,7 @@ from ugst_dspy.conversation import Conversation
 from ugst_dspy.engines.spec import ModelPool, configure_adapter
 from ugst_dspy.programs.evaluator import UGSTEvaluator
 from ugst_dspy.rules import get_rules
+from ugst_dspy.run_meta import RunMeta, Tracking
 from ugst_dspy.runner.meta import merge_usage, run_meta, tracking_settings
 from ugst_dspy.usage import UsageRecorder
 
@@ -40,7 +41,7 @@ class ConversationTracker:
 
     def settings(self) -> dict[str, Any]:
         """What a rerun into the same output must match (see :func:`tracking_settings`)."""
-        return tracking_settings({"tracking": {"mode": self.config.tracker_mode, "config": self.config.to_json()}})
+        return tracking_settings(RunMeta(tracking=Tracking(mode=self.config.tracker_mode, config=self.config.to_json())))
 
     def __call__(self, conversation: Conversation) -> dict[str, Any]:
         self.bind()
@@ -58,14 +59,16 @@ class ConversationTracker:
             with usage.role("tracker"):
                 tracked = self.evaluator.track_conversation(source)
         illegal = sum(len(turn.illegal_updates or []) for turn in tracked.turns)
-        meta = dict(tracked.meta)
+        recorded = tracked.meta.to_json()
         described = run_meta(self.config, TRACKING_ROLES)
-        meta["models"] = {**meta.get("models", {}), **described.pop("models")}
-        meta["tracking"] = {
-            "mode": self.config.tracker_mode,
-            "illegal_updates": illegal,
-            "seconds": round(time.perf_counter() - started, 3),
-            **described,
-        }
-        meta["usage"] = merge_usage(meta.get("usage"), usage.to_json())
+        meta = tracked.meta.with_values(
+            models={**(recorded.get("models") or {}), **described.pop("models")},
+            tracking={
+                "mode": self.config.tracker_mode,
+                "illegal_updates": illegal,
+                "seconds": round(time.perf_counter() - started, 3),
+                **described,
+            },
+            usage=merge_usage(recorded.get("usage"), usage.to_json()),
+        )
         return tracked.model_copy(update={"meta": meta}).to_json()
