@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import dspy
 
+from ugst_dspy.behaviours.plan import BehaviourPlan
 from ugst_dspy.behaviours.record import recorded_behaviour, recorded_plan
 from ugst_dspy.behaviours.spec import BehaviourSpec
 from ugst_dspy.conversation import DEFAULT_TURN_LIMIT, Conversation, Turn
@@ -64,15 +65,17 @@ def simulator_view(turn: Turn) -> Turn:
     return Turn(user=turn.user, agent=turn.agent, tool_calls=list(turn.tool_calls), state=None)
 
 
-def conversation_examples(conversation: Conversation, max_turns: int | None = None) -> list[dspy.Example]:
-    """One example per turn of a tracked conversation (see the module docstring)."""
+def conversation_examples(conversation: Conversation, max_turns: int | None = None,
+                          plan: BehaviourPlan | None = None) -> list[dspy.Example]:
+    """One example per turn of a tracked conversation (see the module docstring); ``plan``: its behaviour plan,
+    when the caller has read it already."""
     if not conversation.tracked:
         raise UgstError(f"conversation {conversation.key!r} is not tracked (run `ugst track` first)")
     limit = max_turns if max_turns is not None else conversation.turn_limit()
     states = conversation.states
     seen = [simulator_view(turn) for turn in conversation.turns]
     stop_turn = conversation.stop_turn  # the user's stop message: the only turn whose reference is a stop
-    plan = recorded_plan(conversation)
+    plan = plan or recorded_plan(conversation)
     examples = []
     for i, turn in enumerate(conversation.turns):
         extra = {"behaviour": recorded_behaviour(conversation, i, plan=plan)} if plan is not None else {}
@@ -102,8 +105,8 @@ def build_trainset(conversations: Iterable[Conversation], max_turns: int | None 
             result.skipped_untracked += 1
             continue
         result.conversations += 1
-        result.examples.extend(conversation_examples(conversation, max_turns))
         plan = recorded_plan(conversation)
+        result.examples.extend(conversation_examples(conversation, max_turns, plan))
         if plan is not None:
             known = {spec.name for spec in result.behaviours}
             result.behaviours += tuple(spec for spec in plan.specs if spec.name not in known)
