@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ugst_dspy.conversation import Conversation
-from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
 from ugst_dspy.errors import UgstError
 from ugst_dspy.extras import check as check_extra
 from ugst_dspy.extras import require
+from ugst_dspy.optimizers.options import TrainingOptions, redeclare
 
 VLLMMode = Literal["off", "colocate", "server"]
 VLLM_MODES: tuple[str, ...] = ("off", "colocate", "server")
@@ -35,32 +35,23 @@ COUNTS: tuple[str, ...] = ("tracker_calls", "malformed")
 """What the single-turn rewards count (summed over the processes of a launch in the run record)."""
 
 
-@dataclass
-class GRPOOptions:
-    """How ``ugst grpo`` trains (TRL-style: every field has its help text)."""
+@dataclass(kw_only=True)
+class GRPOOptions(TrainingOptions):
+    """How ``ugst grpo`` trains (TRL-style: every field has its help text; the shared ones in ``TrainingOptions``)."""
 
-    output_dir: str = field(metadata={"help": "Checkpoints, final weights, program and run record go here."})
-    base_model: str = field(default=TRAIN_BASE_MODEL, metadata={"help": "Policy to start from: an `ugst sft` output, a model folder, a LoRA folder, a .gguf or embedded[:NAME] (default: the small embedded SmolLM2-135M, trainable on a CPU)."})
-    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of every weight."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
-    batch_size: int = field(default=16, metadata={"help": "Prompts per optimizer step (paper: 16)."})
-    rollouts: int = field(default=8, metadata={"help": "Completions sampled per prompt, the GRPO group (paper: 8)."})
-    grad_accum: int | None = field(default=None, metadata={"help": "Micro-batches per step (default: batch_size, one prompt group each)."})
-    learning_rate: float = field(default=5e-6, metadata={"help": "Peak learning rate (paper: 5e-6)."})
-    max_steps: int = field(default=350, metadata={"help": "Optimizer steps (paper: 350)."})
-    max_completion_length: int = field(default=512, metadata={"help": "Most tokens of one sampled completion."})
-    token_budget: int = field(default=2048, metadata={"help": "Longest prompt in tokens; longer prefixes are left out."})
-    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the rollouts."})
-    beta: float = field(default=0.0, metadata={"help": "KL coefficient (0: no reference model)."})
-    use_vllm: str = field(default="off", metadata={"help": "Generate with vLLM: off, colocate or server (GPU machines)."})
-    vllm_server_url: str | None = field(default=None, metadata={"help": "Base URL of the vLLM server for use_vllm=server."})
-    save_steps: int = field(default=50, metadata={"help": "Write a checkpoint every N steps."})
-    save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
-    logging_steps: int = field(default=1, metadata={"help": "Log rewards every N steps."})
-    log_completions: bool = field(default=False, metadata={"help": "Write each step's completions and rewards under output_dir/completions."})
-    seed: int = field(default=0, metadata={"help": "Seed of sampling and shuffling."})
-    resume: bool = field(default=True, metadata={"help": "Resume from the last checkpoint in output_dir."})
+    batch_size: int = redeclare("batch_size", 16, help="Prompts per optimizer step (paper: 16).")
+    learning_rate: float = redeclare("learning_rate", 5e-6, help="Peak learning rate (paper: 5e-6).")
+    max_steps: int = redeclare("max_steps", 350, help="Optimizer steps (paper: 350).", min=1)
+    save_steps: int = redeclare("save_steps", 50)
+    rollouts: int = field(default=8, metadata={"help": "Completions sampled per prompt, the GRPO group (paper: 8).", "min": 2})
+    grad_accum: int | None = field(default=None, metadata={"help": "Micro-batches per optimizer step (default: the batch size, one prompt's rollouts each).", "min": 1})
+    max_completion_length: int = field(default=512, metadata={"help": "Most tokens of one sampled completion.", "min": 8})
+    token_budget: int = field(default=2048, metadata={"help": "Longest prompt in tokens; longer conversation prefixes are left out.", "min": 64})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature of the rollouts.", "min": 0.0})
+    beta: float = field(default=0.0, metadata={"help": "KL coefficient (0: no reference model).", "min": 0.0})
+    use_vllm: str = field(default="off", metadata={"help": "Generate the rollouts with vLLM: off, colocate or server (GPU machines)."})
+    vllm_server_url: str | None = field(default=None, metadata={"help": "Base URL of the `trl vllm-serve` server, for vLLM as a server."})
+    log_completions: bool = field(default=False, metadata={"help": "Keep each step's completions and rewards in the output folder's completions/ (parquet)."})
 
     @property
     def micro_batches(self) -> int:

@@ -15,30 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from ugst_dspy.errors import UgstError
-from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
 from ugst_dspy.extras import require
+from ugst_dspy.optimizers.options import TrainingOptions
 
 
-@dataclass
-class SFTOptions:
-    """How ``ugst sft`` trains (TRL-style: every field has its help text)."""
+@dataclass(kw_only=True)
+class SFTOptions(TrainingOptions):
+    """How ``ugst sft`` trains (TRL-style: every field has its help text; the shared ones in ``TrainingOptions``)."""
 
-    output_dir: str = field(metadata={"help": "Checkpoints, final weights, program and run record go here."})
-    base_model: str = field(default=TRAIN_BASE_MODEL, metadata={"help": "Model to fine-tune: embedded[:NAME], a model folder, a LoRA folder or a .gguf (default: the small embedded SmolLM2-135M, trainable on a CPU)."})
-    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (peft) instead of every weight."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
-    batch_size: int = field(default=32, metadata={"help": "Examples per optimizer step (paper: 32)."})
-    grad_accum: int = field(default=8, metadata={"help": "Micro-batches per optimizer step; batch_size must divide."})
-    learning_rate: float = field(default=1e-6, metadata={"help": "Peak learning rate (paper: 1e-6)."})
-    epochs: float = field(default=4.0, metadata={"help": "Passes over the data (paper: 4)."})
-    max_steps: int = field(default=-1, metadata={"help": "Stop after this many optimizer steps (-1: run the epochs)."})
-    max_length: int = field(default=4096, metadata={"help": "Longest record in tokens; longer ones are left out."})
-    save_steps: int = field(default=100, metadata={"help": "Write a checkpoint every N steps."})
-    save_total_limit: int | None = field(default=2, metadata={"help": "Keep at most this many checkpoints."})
-    logging_steps: int = field(default=1, metadata={"help": "Log loss every N steps."})
-    seed: int = field(default=0, metadata={"help": "Seed of shuffling and initialisation."})
-    resume: bool = field(default=True, metadata={"help": "Resume from the last checkpoint in output_dir."})
+    grad_accum: int = field(default=8, metadata={"help": "Micro-batches per optimizer step; the batch size must be a multiple.", "min": 1})
+    epochs: float = field(default=4.0, metadata={"help": "Passes over the data (paper: 4).", "min": 0.0})
+    max_length: int = field(default=4096, metadata={"help": "Longest record in tokens; longer ones are left out.", "min": 16})
 
 
 def sft_config(options: SFTOptions, **overrides: Any) -> Any:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from ugst_dspy.cli.dataclass_options import dataclass_options
 from ugst_dspy.cli.options import (
     AgentModel,
     AllowEvalOverlap,
@@ -17,36 +19,20 @@ from ugst_dspy.cli.options import (
     TrackerModel,
     resolve_config,
 )
-from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
 from ugst_dspy.errors import UgstError
+from ugst_dspy.optimizers.grpo import GRPOOptions
 
 
+@dataclass_options
 def grpo(
     data: Annotated[list[Path], typer.Argument(help="Tracked conversation files: every user turn becomes a prompt.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: checkpoints, final weights, program, run record. New or empty, or an earlier run of this command to resume; never the base model's folder.")],
-    base_model: Annotated[str, typer.Option("--base-model", help="Policy to start from: an `ugst sft` output, a model folder, a LoRA folder, a .gguf or embedded[:NAME].")] = TRAIN_BASE_MODEL,
+    *,
+    options: GRPOOptions,
     program: Annotated[Optional[Path], typer.Option("--program", help="Student program whose prompts to use (default: the one saved with --base-model, else ReasoningSimulator()).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Prompts per optimizer step (paper: 16).")] = 16,
-    rollouts: Annotated[int, typer.Option("--rollouts", min=2, help="Completions per prompt, the GRPO group (paper: 8).")] = 8,
-    grad_accum: Annotated[Optional[int], typer.Option("--grad-accum", min=1, help="Micro-batches per step (default: --batch-size, one prompt's rollouts each).")] = None,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Learning rate (paper: 5e-6).")] = 5e-6,
-    max_steps: Annotated[int, typer.Option("--max-steps", min=1, help="Optimizer steps (paper: 350).")] = 350,
-    max_completion_length: Annotated[int, typer.Option("--max-completion-length", min=8, help="Most tokens of one completion.")] = 512,
-    token_budget: Annotated[int, typer.Option("--token-budget", min=64, help="Longest prompt in tokens; longer conversation prefixes are left out.")] = 2048,
-    temperature: Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature of the rollouts.")] = 1.0,
-    beta: Annotated[float, typer.Option("--beta", min=0.0, help="KL coefficient (0: no reference model).")] = 0.0,
     alpha: Annotated[float, typer.Option("--alpha", help="Weight alpha_j of every UGST category in the reward.")] = 0.5,
     reward_mode: Annotated[str, typer.Option("--reward-mode", help="Indicator mode: progress (task categories count forward moves) or success.")] = "progress",
     on_malformed: Annotated[str, typer.Option("--on-malformed", help="A completion that breaks the layout: zero (reward 0) or score_text (score its text as the reply).")] = "zero",
     reward_workers: Annotated[int, typer.Option("--reward-workers", min=1, help="Tracker calls in flight at once (useful with a served tracker).")] = 1,
-    use_vllm: Annotated[str, typer.Option("--use-vllm", help="Generate rollouts with vLLM: off, colocate or server (GPU machines).")] = "off",
-    vllm_server_url: Annotated[Optional[str], typer.Option("--vllm-server-url", help="The `trl vllm-serve` URL for --use-vllm server.")] = None,
-    lora: Annotated[bool, typer.Option("--lora/--full", help="Train a LoRA adapter (peft) or every weight.")] = False,
-    lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 16,
-    lora_alpha: Annotated[int, typer.Option(min=1, help="LoRA alpha.")] = 32,
-    save_steps: Annotated[int, typer.Option("--save-steps", min=1, help="Checkpoint every N steps.")] = 50,
-    log_completions: Annotated[bool, typer.Option("--log-completions", help="Keep each step's completions and rewards in OUT/completions (parquet).")] = False,
-    resume: Annotated[bool, typer.Option("--resume/--restart", help="Resume from the last checkpoint in --out.")] = True,
     rollout: Annotated[str, typer.Option("--rollout", help="single-turn (the paper's: each reply scored on its prefix) or multi-turn (each roll-out talks to the agent for up to --turns user turns, rewarded by the goal state over them; docs/training.md).")] = "single-turn",
     turns: Annotated[int, typer.Option("--turns", min=1, help="Multi-turn: most user turns of one roll-out.")] = 3,
     agent: Annotated[str, typer.Option("--agent", help="Multi-turn: the agent under test, dspy (tool-calling agent on --agent-model) or endpoint:MODEL@URL.")] = "dspy",
@@ -74,8 +60,8 @@ def grpo(
     for path in data:
         if not path.is_file():
             raise UgstError(f"{path}: no such conversation file")
-    check_vllm(use_vllm, vllm_server_url)  # before any model loads
-    check_processes(rollout == "multi-turn", use_vllm)
+    check_vllm(options.use_vllm, options.vllm_server_url)  # before any model loads
+    check_processes(rollout == "multi-turn", options.use_vllm)
     from ugst_dspy.envs.holdout import check_training_goals, goals_of_conversations
 
     with main_output() as is_main:  # several processes: the main one warns and reports
@@ -87,16 +73,19 @@ def grpo(
         raise UgstError(f"unknown --rollout {rollout!r} (use single-turn or multi-turn)")
     if on_malformed not in ("zero", "score_text"):
         raise UgstError(f"unknown --on-malformed {on_malformed!r} (use zero or score_text)")
-    if (batch_size * rollouts) % (grad_accum or batch_size):
-        raise UgstError(f"--batch-size x --rollouts ({batch_size * rollouts}) is not a multiple of --grad-accum {grad_accum}")
+    completions = options.batch_size * options.rollouts
+    if completions % options.micro_batches:
+        raise UgstError(f"--batch-size x --rollouts ({completions}) is not a multiple of --grad-accum {options.grad_accum}")
+    out = Path(options.output_dir)
     # before any model converts, loads or trains; under accelerate launch the main process checks for all
-    on_main(lambda: check_output_dir(out, "grpo", base_model, resume=resume))
+    on_main(lambda: check_output_dir(out, "grpo", options.base_model, resume=options.resume))
     settings = resolve_config(config, {"tracker": tracker_model, "agent": agent_model}, seed=seed,
                               steering_tracker_mode=mode)
+    options = replace(options, seed=settings.seed)
 
     from ugst_dspy.engines.spec import ModelPool, configure_adapter
     from ugst_dspy.modules.tracker import GoalStateTracker
-    from ugst_dspy.optimizers.grpo import GRPOOptions, build_grpo_dataset, check_sources, train_grpo
+    from ugst_dspy.optimizers.grpo import build_grpo_dataset, check_sources, train_grpo
     from ugst_dspy.optimizers.quiet import quiet_training
     from ugst_dspy.optimizers.rewards import UGSTRewardFunctions
     from ugst_dspy.optimizers.sft_data import read_sources
@@ -113,13 +102,13 @@ def grpo(
     conversations = read_sources(data)
     check_sources(conversations, ", ".join(str(p) for p in data))
     rules = get_rules(settings.rules)
-    base_dir = local_main_first(lambda: resolve_model_dir(base_model))  # a conversion once per node
+    base_dir = local_main_first(lambda: resolve_model_dir(options.base_model))  # a conversion once per node
     student = load_student_program(program, base_dir)
     with quiet_training():
         policy, tokenizer = load_model(base_dir)
-        dataset, counts = build_grpo_dataset(conversations, tokenizer, student, token_budget)  # the same everywhere
+        dataset, counts = build_grpo_dataset(conversations, tokenizer, student, options.token_budget)  # the same everywhere
         if is_main:
-            typer.echo(f"ugst grpo: {counts['prompts']} prompts ({counts['too_long']} over {token_budget} tokens, "
+            typer.echo(f"ugst grpo: {counts['prompts']} prompts ({counts['too_long']} over {options.token_budget} tokens, "
                        f"{counts['duplicates']} duplicates, {counts['untracked']} untracked conversations left out)",
                        err=True)
         tracker = GoalStateTracker(mode=settings.steering_tracker_mode, rules=rules)
@@ -149,13 +138,6 @@ def grpo(
             scorer = ResponseScorer(tracker, reward_config, rules)
             rewards = UGSTRewardFunctions(scorer, on_malformed=on_malformed, workers=reward_workers,  # type: ignore[arg-type]
                                           adapter=configure_adapter(settings))
-        options = GRPOOptions(
-            output_dir=str(out), base_model=base_model, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha,
-            batch_size=batch_size, rollouts=rollouts, grad_accum=grad_accum, learning_rate=lr, max_steps=max_steps,
-            max_completion_length=max_completion_length, token_budget=token_budget, temperature=temperature,
-            beta=beta, use_vllm=use_vllm, vllm_server_url=vllm_server_url, save_steps=save_steps,
-            log_completions=log_completions, seed=settings.seed, resume=resume,
-        )
         result = train_grpo(dataset, rewards, options, student, sources=[str(p) for p in data],
                             model=(policy, tokenizer), eval_overlap=len(overlap), rollouts=multi_turn)
     # the run record's count: every process's calls

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from ugst_dspy.cli.dataclass_options import dataclass_options
 from ugst_dspy.cli.options import (
     AgentModel,
     AllModels,
@@ -24,15 +26,14 @@ from ugst_dspy.cli.options import (
     resolve_config,
 )
 from ugst_dspy.errors import UgstError
-from ugst_dspy.engines.catalog import TRAIN_BASE_MODEL
-
-BASE_HELP = "Model to fine-tune: embedded[:NAME], a model folder, a LoRA folder or a .gguf file."
+from ugst_dspy.optimizers.sft import SFTOptions
 
 
+@dataclass_options
 def sft(
     data: Annotated[Optional[list[Path]], typer.Argument(help="Conversation files of the reasoning teacher (turns that carry reasoning).", show_default=False)] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: checkpoints, final weights, program, run record. New or empty, or an earlier run of this command to resume; never the base model's folder.")] = ...,  # type: ignore[assignment]
-    base_model: Annotated[str, typer.Option("--base-model", help=BASE_HELP)] = TRAIN_BASE_MODEL,
+    *,
+    options: SFTOptions,
     teacher_runs: Annotated[Optional[Path], typer.Option("--teacher-runs", help="First run the state-steered reasoning teacher into this conversation file (resumable; --env, --goals, --limit and the role models apply), then train on it too.")] = None,
     env: Annotated[str, typer.Option("--env", "-e", help="Environment of the teacher runs.")] = "tau-retail",
     goals: Annotated[Optional[Path], typer.Option("--goals", "-g", help="Goals of the teacher runs (default: the env's train goals; never its evaluation goals).")] = None,
@@ -40,17 +41,6 @@ def sft(
     agent: Annotated[str, typer.Option("--agent", help="Agent of the teacher runs: dspy, endpoint:MODEL@URL or human.")] = "dspy",
     data_dir: Annotated[Optional[Path], typer.Option(help="Benchmark data folder (default $UGST_DATA_DIR, else the copy installed with the package).")] = None,
     program: Annotated[Optional[Path], typer.Option("--program", help="Student program (a saved reasoning simulator) whose prompts to train on; default ReasoningSimulator().")] = None,
-    lora: Annotated[bool, typer.Option("--lora/--full", help="Train a LoRA adapter (peft) or every weight.")] = False,
-    lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 16,
-    lora_alpha: Annotated[int, typer.Option(min=1, help="LoRA alpha.")] = 32,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Examples per optimizer step (paper: 32).")] = 32,
-    grad_accum: Annotated[int, typer.Option("--grad-accum", min=1, help="Micro-batches per step (batch-size must be a multiple).")] = 8,
-    lr: Annotated[float, typer.Option("--lr", min=0.0, help="Learning rate (paper: 1e-6).")] = 1e-6,
-    epochs: Annotated[float, typer.Option("--epochs", min=0.0, help="Passes over the data (paper: 4).")] = 4.0,
-    max_steps: Annotated[int, typer.Option("--max-steps", help="Stop after N optimizer steps (-1: run the epochs).")] = -1,
-    max_length: Annotated[int, typer.Option("--max-length", min=16, help="Longest record in tokens; longer ones are left out.")] = 4096,
-    save_steps: Annotated[int, typer.Option("--save-steps", min=1, help="Checkpoint every N steps.")] = 100,
-    resume: Annotated[bool, typer.Option("--resume/--restart", help="Resume from the last checkpoint in --out.")] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Build the data, report its size and stop.")] = False,
     limit: Limit = None,
     workers: Workers = 1,
@@ -75,19 +65,20 @@ def sft(
     for path in files:
         if not path.is_file():
             raise UgstError(f"{path}: no such conversation file")
-    if batch_size % grad_accum:
-        raise UgstError(f"--batch-size {batch_size} is not a multiple of --grad-accum {grad_accum}")
+    if options.batch_size % options.grad_accum:
+        raise UgstError(f"--batch-size {options.batch_size} is not a multiple of --grad-accum {options.grad_accum}")
+    options, out = replace(options, seed=seed or 0), Path(options.output_dir)
     from ugst_dspy.optimizers.launch import local_main_first, main_output, on_main
     from ugst_dspy.optimizers.outdir import check_inputs_outside, check_output_dir
     from ugst_dspy.optimizers.training import check_training
 
     check_training("ugst sft")
     # before any model converts, loads or trains; under accelerate launch the main process checks for all
-    on_main(lambda: check_output_dir(out, "sft", base_model, resume=resume))
+    on_main(lambda: check_output_dir(out, "sft", options.base_model, resume=options.resume))
     check_inputs_outside(out, "--teacher-runs", teacher_runs)
     from ugst_dspy.cli.progress import ProgressReporter
     from ugst_dspy.optimizers.quiet import quiet_training
-    from ugst_dspy.optimizers.sft import SFTOptions, train_sft
+    from ugst_dspy.optimizers.sft import train_sft
     from ugst_dspy.optimizers.sft_data import build_sft_dataset, generate_teacher_conversations
     from ugst_dspy.optimizers.training import load_student_program, resolve_model_dir
 
@@ -101,7 +92,7 @@ def sft(
     with main_output() as is_main:  # several processes: the main one warns and reports
         overlap = check_training_goals(training, "ugst sft", allow=allow_eval_overlap, data_dir=data_dir,
                                        eval_goals=eval_goals or ())
-    base_dir = local_main_first(lambda: resolve_model_dir(base_model))  # a bad spec fails before any teacher run
+    base_dir = local_main_first(lambda: resolve_model_dir(options.base_model))  # a bad spec fails before any teacher run
     student = load_student_program(program, base_dir)
     if teacher_runs is not None:
         settings = resolve_config(
@@ -130,11 +121,6 @@ def sft(
                        err=True)
         if dry_run:
             return
-        options = SFTOptions(
-            output_dir=str(out), base_model=base_model, lora=lora, lora_r=lora_r, lora_alpha=lora_alpha,
-            batch_size=batch_size, grad_accum=grad_accum, learning_rate=lr, epochs=epochs, max_steps=max_steps,
-            max_length=max_length, save_steps=save_steps, seed=seed or 0, resume=resume,
-        )
         result = train_sft(dataset, options, student, sources=[str(f) for f in files], eval_overlap=len(overlap))
     if is_main:
         typer.echo(f"{out}: {result.global_step} steps in {result.seconds:.1f} s ({result.mean_step_seconds:.2f} s/step, "
