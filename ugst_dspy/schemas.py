@@ -1,11 +1,16 @@
 """JSON Schemas of the goal state and of the records in goal, decomposition and conversation files.
 
-Every record read or written by :mod:`ugst_dspy.files` is validated here. Errors name the offending field
-as a path such as ``turns[2].state.task_objectives[0].status``.
+The schemas of the goal state, decompositions and conversations are generated from their models (a field
+declared there is in the schema), with each category allowed only its statuses under the SPEC's rule set; a
+goal's is its two fields (any other field of a goal record is the user's own). :func:`validate` checks a
+record of a kind with a model by reading it with the model, once (so what ``ugst schema`` prints and what the
+reader accepts agree, which a test checks on many mutated records); a goal by its schema. Errors name the
+offending field as a path such as ``turns[2].state.task_objectives[0].status``.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -17,42 +22,33 @@ from ugst_dspy.state import Category
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _item(category: Category, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "text": {"type": "string", "minLength": 1},
-        "status": {"enum": [s.value for s in DEFAULT_RULES.statuses(category)]},
-        "reason": {"type": ["string", "null"]},
-    }
-    props.update(extra or {})
-    return {
-        "type": "object",
-        "properties": props,
-        "required": ["text", "status"],
-        "additionalProperties": False,
-    }
+def _item(body: dict[str, Any], category: Category, children: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A sub-component's generated schema ``body`` with the statuses of ``category`` (and its ``children``)."""
+    body = {key: copy.deepcopy(value) for key, value in body.items() if key not in ("title", "description")}
+    body["properties"]["status"] = {"enum": [s.value for s in DEFAULT_RULES.statuses(category)]}
+    for name, child in (children or {}).items():
+        body["properties"][name] = {**body["properties"][name], "items": child}
+    return body
 
 
 def _goal_state_body() -> dict[str, Any]:
-    def listed(schema: dict[str, Any]) -> dict[str, Any]:
-        return {"type": "array", "items": schema}
+    """The schema of :class:`~ugst_dspy.state.GoalState`, generated from the model, with each category's item
+    allowed only its statuses under the SPEC's rule set (the model allows every status everywhere)."""
+    from ugst_dspy.state import GoalState
 
-    objective = _item(
-        Category.TASK_OBJECTIVE,
-        {
-            "requirements": listed(_item(Category.REQUIREMENT)),
-            "preferences": listed(_item(Category.PREFERENCE)),
-        },
-    )
-    return {
-        "type": "object",
-        "properties": {
-            "user_profile": listed(_item(Category.USER_PROFILE)),
-            "user_policy": listed(_item(Category.USER_POLICY)),
-            "task_objectives": listed(objective),
-        },
-        "required": ["user_profile", "user_policy", "task_objectives"],
-        "additionalProperties": False,
-    }
+    generated = GoalState.model_json_schema()
+    defs = generated["$defs"]
+    plain = defs["SubComponent"]
+    objective = _item(defs["TaskObjective"], Category.TASK_OBJECTIVE, {
+        "requirements": _item(plain, Category.REQUIREMENT),
+        "preferences": _item(plain, Category.PREFERENCE),
+    })
+    body = {key: copy.deepcopy(value) for key, value in generated.items() if key not in ("$defs", "title", "description")}
+    for name, item in (("user_profile", _item(plain, Category.USER_PROFILE)),
+                       ("user_policy", _item(plain, Category.USER_POLICY)), ("task_objectives", objective)):
+        body["properties"][name] = {**body["properties"][name], "items": item}
+    body["required"] = list(GoalState.WRITTEN)
+    return body
 
 
 def _document(title: str, body: dict[str, Any], defs: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
@@ -151,6 +151,9 @@ class GoalState(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    WRITTEN: ClassVar[tuple[str, ...]] = ("user_profile", "user_policy", "task_objectives")
+    """The keys a state read from a file must have (see :data:`FROM_FILE`)."""
+
     user_profile: tuple[SubComponent, ...] = ()
     user_policy: tuple[SubComponent, ...] = ()
     task_objectives: tuple[TaskObjective, ...] = ()
@@ -158,7 +161,7 @@ class GoalState(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _written_keys(cls, data: Any, info: ValidationInfo) -> Any:
-        return require_keys(data, info, ("user_profile", "user_policy", "task_objectives"))
+        return require_keys(data, info, cls.WRITTEN)
 
     # -- reading ---------------------------------------------------------------------------------
 
