@@ -25,37 +25,26 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import save, table, ugst_command
+from ugst_dspy.conversation import Conversation
 from bench.roles import repeated
 
 ROLE_ORDER = ("decomposer", "simulator", "agent", "tracker")
 
 
-def state_texts(state: dict[str, Any] | None) -> list[str]:
-    """The sub-component texts of a goal state record, in order."""
-    if not state:
-        return []
-    texts = [item["text"] for item in state.get("user_profile", [])]
-    texts += [item["text"] for item in state.get("user_policy", [])]
-    for objective in state.get("task_objectives", []):
-        texts.append(objective["text"])
-        texts += [item["text"] for item in objective.get("requirements", [])]
-        texts += [item["text"] for item in objective.get("preferences", [])]
-    return texts
-
-
-def describe(record: dict[str, Any]) -> dict[str, Any]:
-    meta = record.get("meta") or {}
-    texts = state_texts(record.get("initial_state"))
+def describe(conversation: Conversation) -> dict[str, Any]:
+    state = conversation.initial_state
+    texts = [located.item.text for located in state.items()] if state is not None else []
+    meta = conversation.meta
     return {
-        "id": record.get("id") or record.get("goal_id"),
-        "ended_by": record.get("ended_by"),
-        "turns": len(record.get("turns") or []),
+        "id": conversation.key,
+        "ended_by": conversation.ended_by,
+        "turns": len(conversation.turns),
         "sub_components": len(texts),
         "repeated": repeated(texts),
         "sub_component_texts": texts,
-        "seconds": meta.get("seconds"),
-        "usage": meta.get("usage") or {},
-        "reward": (meta.get("tau_bench") or {}).get("reward"),
+        "seconds": meta.seconds,
+        "usage": {role: used.to_json() for role, used in (meta.usage or {}).items()},
+        "reward": (conversation.outcome or {}).get("reward"),
     }
 
 
@@ -100,7 +89,9 @@ def run(limit: int, out: Path, max_seconds: float, trace: bool) -> dict[str, Any
                 process.terminate()  # the conversation in flight does not stop at Ctrl-C: it runs to its end
             time.sleep(0.2)
     seconds = time.perf_counter() - started
-    records = [json.loads(line) for line in out.open()] if out.exists() else []
+    from ugst_dspy.files.conversations import iter_conversations
+
+    records = list(iter_conversations(out)) if out.exists() else []  # failed ones included: every record
     from ugst_dspy.files.failures import failures_path
 
     failed = failures_path(out)
