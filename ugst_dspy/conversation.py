@@ -16,10 +16,10 @@ from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator, model_validator
 
-from ugst_dspy.errors import FieldError, validation_problem
+from ugst_dspy.errors import FieldError
 from ugst_dspy.rules import RuleSet
 from ugst_dspy.run_meta import RunMeta
-from ugst_dspy.state import FROM_FILE, GoalState, require_keys
+from ugst_dspy.state import GoalState, read_model, require_keys
 
 EndedBy = Literal["user_stop", "max_turns", "agent_stop", "error"]
 ENDED_BY: tuple[str, ...] = get_args(EndedBy)
@@ -198,10 +198,7 @@ class Conversation(Written):
             raise FieldError("format", problem)
         if isinstance(data, dict) and "format" not in data:
             data = {**data, "format": 1}
-        try:
-            conversation = cls.model_validate(data, context=FROM_FILE)
-        except ValueError as err:
-            raise validation_problem(err, data) from None
+        conversation = read_model(cls, data)
         conversation.check_statuses()
         return conversation
 

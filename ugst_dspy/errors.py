@@ -41,7 +41,9 @@ def field_path(parts: Iterable[Any]) -> str:
     return out
 
 
-MISSING = frozenset({"missing", "missing_in_file"})
+MISSING_IN_FILE = "missing_in_file"
+"""The error type of a key a record read from a file lacks (a key its model may leave to a default in code)."""
+MISSING = frozenset({"missing", MISSING_IN_FILE})
 
 
 def validation_problem(err: ValueError, record: Any = None) -> FieldError:

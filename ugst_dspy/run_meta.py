@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializationInfo,
     SerializerFunctionWrapHandler,
     StrictBool,
     StrictFloat,
@@ -34,7 +33,7 @@ class MetaPart(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     @model_serializer(mode="wrap")
-    def _as_recorded(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+    def _as_recorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
         held = self.model_fields_set | set(self.model_extra or ())
         return {key: value for key, value in data.items() if key in held}
@@ -70,30 +69,31 @@ class Steering(MetaPart):
     illegal_updates: StrictInt | None = Field(default=None, description="Judge outputs the rules refused while steering.")
 
 
-class Tracking(MetaPart):
-    """How ``ugst track`` tracked the record (``meta.tracking``): mode, counts and the run settings it used."""
+class RunSettings(MetaPart):
+    """The settings of a run that made or tracked a record (what :func:`ugst_dspy.runner.meta.run_meta` writes
+    besides the models): seed, rule set, configuration and versions."""
 
-    mode: str | None = None
-    illegal_updates: StrictInt | None = None
-    seconds: StrictFloat | None = None
-    seed: StrictInt | None = None
-    rules: dict[str, Any] | str | None = None
-    config: dict[str, Any] | None = None
-    ugst_version: str | None = None
-    python: str | None = None
-
-
-class RunMeta(MetaPart):
-    """A conversation record's ``meta``: models per role, config, rules, seeds, usage, tracking, the task
-    outcome, failure details and the package version."""
-
-    models: dict[str, str | None] | None = Field(default=None, description="The model spec of each role used.")
     seed: StrictInt | None = Field(default=None, description="Base seed of every call.")
     rules: dict[str, Any] | str | None = Field(default=None, description=(
         "The rule set the states follow (RuleSet.to_json, or its name); none: the default."))
     config: dict[str, Any] | None = Field(default=None, description="The run configuration (UGSTConfig.to_json).")
     ugst_version: str | None = None
     python: str | None = None
+
+
+class Tracking(RunSettings):
+    """How ``ugst track`` tracked the record (``meta.tracking``): mode, counts and the run settings it used."""
+
+    mode: str | None = None
+    illegal_updates: StrictInt | None = None
+    seconds: StrictFloat | None = None
+
+
+class RunMeta(RunSettings):
+    """A conversation record's ``meta``: models per role, config, rules, seeds, usage, tracking, the task
+    outcome, failure details and the package version."""
+
+    models: dict[str, str | None] | None = Field(default=None, description="The model spec of each role used.")
     env: str | None = Field(default=None, description="The environment the agent acted in.")
     simulator: str | None = Field(default=None, description="The simulator's name.")
     simulator_options: dict[str, Any] | None = None

@@ -15,9 +15,9 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from ugst_dspy.errors import FieldError, UgstError, field_path, validation_problem
+from ugst_dspy.errors import FieldError, UgstError, field_path
 from ugst_dspy.rules import DEFAULT_RULES
-from ugst_dspy.state import Category
+from ugst_dspy.state import Category, GoalState, read_model
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -34,8 +34,6 @@ def _item(body: dict[str, Any], category: Category, children: dict[str, Any] | N
 def _goal_state_body() -> dict[str, Any]:
     """The schema of :class:`~ugst_dspy.state.GoalState`, generated from the model, with each category's item
     allowed only its statuses under the SPEC's rule set (the model allows every status everywhere)."""
-    from ugst_dspy.state import GoalState
-
     generated = GoalState.model_json_schema()
     defs = generated["$defs"]
     plain = defs["SubComponent"]
@@ -159,12 +157,7 @@ def _validator(kind: str) -> Any:
 
 
 def _read_goal_state(record: Any) -> Any:
-    from ugst_dspy.state import FROM_FILE, GoalState
-
-    try:
-        state = GoalState.model_validate(record, context=FROM_FILE)
-    except ValueError as err:
-        raise validation_problem(err, record) from None
+    state = read_model(GoalState, record)
     DEFAULT_RULES.refuse_statuses(state, "")
     return state
 

@@ -11,14 +11,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
 
+from ugst_dspy.errors import MISSING_IN_FILE, validation_problem
+
 FROM_FILE: dict[str, bool] = {"from_file": True}
-"""The validation context of a record read from a file (``model_validate(data, context=FROM_FILE)``): the keys the
-SPEC requires of a written record must be there, where a model built in code may leave them to their defaults."""
+"""The validation context of a record read from a file (see :func:`read_model`): the keys the SPEC requires of
+a written record must be there, where a model built in code may leave them to their defaults."""
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def require_keys(data: Any, info: ValidationInfo, names: tuple[str, ...]) -> Any:
@@ -27,8 +31,17 @@ def require_keys(data: Any, info: ValidationInfo, names: tuple[str, ...]) -> Any
     if isinstance(data, dict) and info.context is not None and info.context.get("from_file"):
         for name in names:
             if name not in data:
-                raise PydanticCustomError("missing_in_file", "required field is missing", {"field": name})
+                raise PydanticCustomError(MISSING_IN_FILE, "required field is missing", {"field": name})
     return data
+
+
+def read_model(model: type[Model], data: Any) -> Model:
+    """``data`` read from a file as ``model`` (context :data:`FROM_FILE`); a problem is a
+    :class:`~ugst_dspy.errors.FieldError` naming the first offending field."""
+    try:
+        return model.model_validate(data, context=FROM_FILE)
+    except ValueError as err:
+        raise validation_problem(err, data) from None
 
 
 class Category(str, Enum):

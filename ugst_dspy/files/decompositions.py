@@ -8,12 +8,11 @@ from typing import Any
 from pydantic import Field
 
 from ugst_dspy.conversation import Written
-from ugst_dspy.errors import validation_problem
 from ugst_dspy.files.appender import JsonlAppender
 from ugst_dspy.files.jsonl import read_jsonl
 from ugst_dspy.rules import DEFAULT_RULES
 from ugst_dspy.run_meta import RunMeta
-from ugst_dspy.state import FROM_FILE, GoalState
+from ugst_dspy.state import GoalState, read_model
 
 
 class Decomposition(Written):
@@ -36,10 +35,7 @@ class Decomposition(Written):
     def from_json(cls, data: Any) -> Decomposition:
         """A record as read from a file, validated once (its statuses against the SPEC's rule set); a problem is
         a :class:`~ugst_dspy.errors.FieldError` naming the field."""
-        try:
-            decomposition = cls.model_validate(data, context=FROM_FILE)
-        except ValueError as err:
-            raise validation_problem(err, data) from None
+        decomposition = read_model(cls, data)
         rules = decomposition.meta.rule_set if decomposition.meta is not None else DEFAULT_RULES
         rules.refuse_statuses(decomposition.state, "state")
         return decomposition
